@@ -1,0 +1,12 @@
+/* loom.h - the whole public API of loom, a concurrency runtime for C.
+ * Include this, or the area headers under loom/ one by one. */
+#ifndef LOOM_H
+#define LOOM_H
+
+#include "loom/error.h"
+#include "loom/time.h"
+#include "loom/debug.h"
+#include "loom/future.h"
+#include "loom/executor.h"
+
+#endif

@@ -1,0 +1,80 @@
+/* waiter.h - the one suspension primitive under every blocking call.
+ *
+ * A waiter is whoever is blocked: a plain thread (parked on a futex) or a
+ * coroutine task (parked in its loop).  Everything that can end a wait - a
+ * future completing, a queue item arriving, a timer, a cancellation - *fires*
+ * the waiter with a reason.  Firing is a race that exactly one party wins
+ * (CAS on `state`); the winner stores the reason and resumes the waiter
+ * through its park_ops.  So futures, queues and events are written once and
+ * work for threads and tasks alike, and timeouts and cancellation work
+ * everywhere at once.
+ *
+ * The loop installs its park_ops in thread-local storage while a task runs
+ * (loom__park_ctx_set); outside a task the thread implementation is used.
+ *
+ * Life cycle:  init -> (publish w somewhere wakers find it) -> park -> (remove
+ * w from where it was published) -> reuse or drop.  A waker must only touch a
+ * published waiter under the lock of the structure it was published in, and
+ * the waiter unpublishes itself under that same lock, so it is never fired
+ * after it left its stack frame.
+ */
+#ifndef LOOM_CORE_WAITER_H
+#define LOOM_CORE_WAITER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct loom__waiter loom__waiter;
+
+typedef struct loom__park_ops {
+  /* Suspend the current context until w is ready (state READY), claiming w
+   * itself with LOOM_ETIMEDOUT when `deadline` passes (or LOOM_ECANCELLED
+   * when the context is cancelled, for tasks). */
+  void (*park)(loom__waiter *w, int64_t deadline);
+  /* Resume the context parked on w; called once, by the party that fired it. */
+  void (*unpark)(loom__waiter *w);
+} loom__park_ops;
+
+enum { LOOM__W_WAITING = 0, LOOM__W_CLAIMED = 1, LOOM__W_READY = 2 };
+
+struct loom__waiter {
+  _Atomic uint32_t state;      /* WAITING -> CLAIMED -> READY */
+  int reason;                  /* why it was fired; valid once READY */
+  const loom__park_ops *ops;   /* how this context parks and resumes */
+  void *owner;                 /* the task, for task waiters; NULL for threads */
+};
+
+/* The parking context of this thread: NULL ops means "plain thread". */
+extern _Thread_local const loom__park_ops *loom__park_ctx_ops;
+extern _Thread_local void *loom__park_ctx_owner;
+static inline void loom__park_ctx_set(const loom__park_ops *ops, void *owner) {
+  loom__park_ctx_ops = ops;
+  loom__park_ctx_owner = owner;
+}
+
+/* Bind w to the calling context (thread or current task), state WAITING. */
+void loom__waiter_init(loom__waiter *w);
+
+/* Block until fired or `deadline` (absolute monotonic ns; INT64_MAX never).
+ * Returns the reason: whatever the firing party passed (0 for "your event
+ * happened"), LOOM_ETIMEDOUT, or LOOM_ECANCELLED for a cancelled task. */
+int loom__waiter_park(loom__waiter *w, int64_t deadline);
+
+/* Claim w with `reason` without resuming it (for the parked context itself,
+ * e.g. its own timeout).  Returns true if this call won. */
+bool loom__waiter_claim(loom__waiter *w, int reason);
+
+/* Fire w: claim it with `reason` and resume it.  Returns true if this call
+ * won, false if someone else fired it first.  Never blocks. */
+bool loom__waiter_fire(loom__waiter *w, int reason);
+
+/* True once fired (READY). */
+static inline bool loom__waiter_ready(loom__waiter *w) {
+  return atomic_load_explicit(&w->state, memory_order_acquire) == LOOM__W_READY;
+}
+
+/* True if the caller runs inside a task (parks suspend a task, not a thread). */
+static inline bool loom__in_task(void) { return loom__park_ctx_ops != 0; }
+
+#endif /* LOOM_CORE_WAITER_H */
