@@ -131,8 +131,8 @@ LOOM_TEST(thread_pool, shutdown_without_wait_still_runs_queued_jobs) {
   LT_RC(loom_thread_pool_stats_get(ex, &st), 0);
   assert_int_equal(st.workers, 0);
   loom_future_release(first);
-  loom_future_release(gate);
   loom_executor_destroy(ex);
+  loom_future_release(gate); /* after the jobs that wait on it */
 }
 
 LOOM_TEST(thread_pool, shutdown_cancel_futures) {
@@ -153,8 +153,8 @@ LOOM_TEST(thread_pool, shutdown_cancel_futures) {
   LT_RC(loom_future_result(first, 0, NULL), 0);
   for (int i = 0; i < 10; i++) loom_future_release(rest[i]);
   loom_future_release(first);
-  loom_future_release(gate);
   loom_executor_destroy(ex);
+  loom_future_release(gate); /* after the jobs that wait on it */
 }
 
 static int job_shutdown_own_pool(loom_future *self, void *arg) {
@@ -214,8 +214,8 @@ LOOM_TEST(thread_pool, cancel_queued_is_instant) {
   LT_RC(loom_future_result(queued, 10.0, NULL), LOOM_ECANCELLED);
   loom_future_release(first);
   loom_future_release(queued);
-  loom_future_release(gate);
   loom_executor_destroy(ex);
+  loom_future_release(gate); /* after the jobs that wait on it */
 }
 
 LOOM_TEST(thread_pool, cancel_token_observed_by_long_job) {
