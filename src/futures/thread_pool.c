@@ -334,9 +334,11 @@ static void *worker_main(void *arg) {
       wake(next);
       run_one(f);
       loom__lock_acquire(&p->lock);
-    } else if (q_nonempty(p)) { /* a submitter is linking its job: nanoseconds */
+    } else if (q_nonempty(p)) {
+      /* A submitter is between its exchange and its link: two instructions,
+       * unless it was preempted there; then give it the CPU. */
       loom__lock_release(&p->lock);
-      loom__cpu_relax();
+      sched_yield();
       loom__lock_acquire(&p->lock);
     } else if (!idle_locked(p, w)) {
       break;
