@@ -95,7 +95,8 @@ int loom__timer_reserve(loom_loop *loop, uint32_t extra);
 
 /* ---- time ----------------------------------------------------------------- */
 
-/* The loop's current time in ns, cached per iteration (virtual-clock aware).
+/* The loop's current time in ns: CLOCK_MONOTONIC read now (plus an offset
+ * that is 0 unless the virtual clock was switched off), or the virtual time.
  * Deadlines for loom__timer_start use this clock. */
 int64_t loom__loop_now(const loom_loop *loop);
 
@@ -119,7 +120,10 @@ typedef struct loom__loop_hooks {
    * task and release what the task layer keeps on this loop.  It may run the
    * loop (loom__loop_run_once) to let tasks unwind. */
   void (*close)(loom_loop *loop, void *ctx);
-  /* Name of the task running right now, or NULL (for the stall detector). */
+  /* Stall detector: called right after a slow callback returned.  Return
+   * the name of the task whose step that callback was, or NULL if it was no
+   * task step (e.g. the task layer sets a "stepped" pointer when a step
+   * starts; the hook returns it and clears it). */
   const char *(*running_name)(loom_loop *loop, void *ctx);
   void *ctx;
 } loom__loop_hooks;
