@@ -78,7 +78,7 @@ static loom_handle *handle_new(loom_loop *loop, loom_callback_fn fn, void *arg, 
 static int check_args(loom_loop *loop, loom_callback_fn fn, loom_handle **out) {
   if (out) *out = NULL;
   if (!loop || !fn) return LOOM_EINVAL;
-  return loop->closed ? LOOM_ECLOSED : 0;
+  return atomic_load(&loop->closed) ? LOOM_ECLOSED : 0;
 }
 
 int loom_call_soon(loom_loop *loop, loom_callback_fn fn, void *arg, loom_handle **out) {

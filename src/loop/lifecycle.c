@@ -4,7 +4,8 @@
  * still whole (it may iterate the loop so cancelled tasks can unwind); then
  * the inbox is sealed so late thread-safe posts are refused instead of lost
  * in a dead queue; then queued callbacks and timers are dropped (public
- * handles release their loop reference), and last the fds go.
+ * handles release their loop reference), and last the backend goes.  The
+ * eventfd lives until destroy, since other threads may still write it.
  */
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -77,16 +78,16 @@ static void drop_pending(loom_loop *loop) {
 int loom_loop_close(loom_loop *loop) {
   if (!loop) return LOOM_EINVAL;
   if (atomic_load(&loop->running)) return LOOM_EBUSY;
-  if (loop->closed) return 0;
+  if (atomic_load(&loop->closed)) return 0;
   if (loop->hooks.close) loop->hooks.close(loop, loop->hooks.ctx);
-  loop->closed = true;
+  atomic_store(&loop->closed, true);
   drop_pending(loop);
   loom__timers_fini(loop);
   loom__io_fini(loop);
   loom__signals_fini(loop);
   loop->poll.ops->close(&loop->poll);
-  close(loop->wake_fd);
-  loop->wake_fd = -1;
+  /* wake_fd stays open until destroy: a thread racing with close may still
+   * write it (its post was refused or dropped, but its wake-up is in flight). */
   return 0;
 }
 
@@ -97,6 +98,7 @@ void loom_loop_destroy(loom_loop *loop) {
     return;
   }
   loom_loop_close(loop);
+  close(loop->wake_fd);
   loom__free(loop);
   loom__live_dec(LOOM_LIVE_LOOPS);
 }

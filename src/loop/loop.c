@@ -98,7 +98,7 @@ static bool inbox_push(loom_loop *loop, loom__callback *cb) {
 
 bool loom__loop_post_threadsafe_checked(loom_loop *loop, loom__callback *cb) {
   if (loom__tls_loop == loop) {
-    if (loop->closed) return false;
+    if (atomic_load(&loop->closed)) return false;
     loom__loop_post(loop, cb);
     return true;
   }
@@ -184,7 +184,8 @@ static void run_ready(loom_loop *loop) {
 
 static int64_t poll_timeout(loom_loop *loop, bool nowait) {
   if (nowait || loop->ready.head || atomic_load_explicit(&loop->inbox, memory_order_relaxed) ||
-      atomic_load_explicit(&loop->stop_req, memory_order_relaxed))
+      atomic_load_explicit(&loop->stop_req, memory_order_relaxed) ||
+      atomic_load_explicit(&loop->ruc_done, memory_order_relaxed))
     return 0;
   int64_t next = loom__timers_next(loop);
   if (next == INT64_MAX) return -1;
@@ -220,7 +221,7 @@ static void loop_iterate(loom_loop *loop, bool nowait) {
 
 static int loop_enter(loom_loop *loop) {
   if (!loop) return LOOM_EINVAL;
-  if (loop->closed) return LOOM_ECLOSED;
+  if (atomic_load(&loop->closed)) return LOOM_ECLOSED;
   if (loom__tls_loop) return LOOM_EBUSY;
   bool idle = false;
   if (!atomic_compare_exchange_strong(&loop->running, &idle, true)) return LOOM_EBUSY;
@@ -287,11 +288,11 @@ int loom_loop_run_until_complete(loom_loop *loop, loom_future *f) {
 void loom_loop_stop(loom_loop *loop) {
   if (!loop) return;
   atomic_store(&loop->stop_req, true);
-  if (loom__tls_loop != loop && !loop->closed) loom__loop_wake(loop);
+  if (loom__tls_loop != loop && !atomic_load(&loop->closed)) loom__loop_wake(loop);
 }
 
 bool loom_loop_is_running(const loom_loop *loop) { return loop && atomic_load(&loop->running); }
-bool loom_loop_is_closed(const loom_loop *loop) { return loop && loop->closed; }
+bool loom_loop_is_closed(const loom_loop *loop) { return loop && atomic_load(&loop->closed); }
 loom_loop *loom_loop_current(void) { return loom__tls_loop; }
 loom_loop *loom__loop_current(void) { return loom__tls_loop; }
 bool loom__loop_on_thread(const loom_loop *loop) { return loop && loom__tls_loop == loop; }

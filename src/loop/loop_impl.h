@@ -70,7 +70,7 @@ struct loom_loop {
   _Atomic bool running;
   _Atomic bool stop_req;
   _Atomic bool ruc_done;        /* run_until_complete's future finished */
-  bool closed;
+  _Atomic bool closed;          /* read by posting threads */
   bool destroying;
 
   /* Stall detector. */
