@@ -8,5 +8,8 @@
 #include "loom/debug.h"
 #include "loom/future.h"
 #include "loom/executor.h"
+#include "loom/thread.h"
+#include "loom/sync.h"
+#include "loom/queue.h"
 
 #endif
