@@ -130,3 +130,10 @@ int loom_cond_notify_all(loom_cond *c) {
   loom__lock_release(&c->mu);
   return woken;
 }
+
+size_t loom__cond_n_waiters(loom_cond *c) {
+  loom__lock_acquire(&c->mu);
+  size_t n = loom__wlist_len(&c->waiters);
+  loom__lock_release(&c->mu);
+  return n;
+}

@@ -6,7 +6,7 @@
  */
 #include "loom/sync.h"
 
-#include "wlist.h"
+#include "sync_internal.h"
 
 struct loom_event {
   loom__lock mu;        /* guards waiters; `flag` is written under it */
@@ -76,4 +76,11 @@ int loom_event_wait(loom_event *e, double timeout) {
   int reason = loom__wlist_wait(&e->mu, &e->waiters, &n, deadline);
   loom__lock_release(&e->mu);
   return reason;
+}
+
+size_t loom__event_n_waiters(loom_event *e) {
+  loom__lock_acquire(&e->mu);
+  size_t n = loom__wlist_len(&e->waiters);
+  loom__lock_release(&e->mu);
+  return n;
 }

@@ -142,3 +142,10 @@ int loom__lock_release_all(loom_lock *l, unsigned *depth) {
 int loom__lock_acquire_depth(loom_lock *l, unsigned depth) {
   return acquire(l, INT64_MAX, false, depth);
 }
+
+size_t loom__lock_n_waiters(loom_lock *l) {
+  loom__lock_acquire(&l->mu);
+  size_t n = loom__wlist_len(&l->waiters);
+  loom__lock_release(&l->mu);
+  return n;
+}

@@ -15,7 +15,7 @@
 #include "loom/queue.h"
 
 #include "queue_store.h"
-#include "wlist.h"
+#include "sync_internal.h"
 
 struct loom_queue {
   loom__lock mu;            /* guards everything below */
@@ -236,4 +236,12 @@ bool loom_queue_is_shutdown(const loom_queue *q) {
   bool s = q->shutdown;
   loom__lock_release((loom__lock *)&q->mu);
   return s;
+}
+
+size_t loom__queue_n_waiters(loom_queue *q, int which) {
+  loom__wlist *l = which == 0 ? &q->getters : which == 1 ? &q->putters : &q->joiners;
+  loom__lock_acquire(&q->mu);
+  size_t n = loom__wlist_len(l);
+  loom__lock_release(&q->mu);
+  return n;
 }

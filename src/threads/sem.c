@@ -6,7 +6,7 @@
  */
 #include "loom/sync.h"
 
-#include "wlist.h"
+#include "sync_internal.h"
 
 struct loom_sem {
   loom__lock mu;       /* guards everything below */
@@ -88,4 +88,11 @@ long loom_sem_value(const loom_sem *s) {
   long v = s->value;
   loom__lock_release((loom__lock *)&s->mu);
   return v;
+}
+
+size_t loom__sem_n_waiters(loom_sem *s) {
+  loom__lock_acquire(&s->mu);
+  size_t n = loom__wlist_len(&s->waiters);
+  loom__lock_release(&s->mu);
+  return n;
 }

@@ -105,6 +105,13 @@ static inline int loom__wlist_wait(loom__lock *mu, loom__wlist *l, loom__wnode *
   return reason;
 }
 
+/* Number of linked nodes (test hooks; O(n)).  Lock held. */
+static inline size_t loom__wlist_len(const loom__wlist *l) {
+  size_t n = 0;
+  for (const loom__wnode *w = l->head; w; w = w->next) n++;
+  return n;
+}
+
 /* An identity for the calling context, used as a lock owner: the task when
  * running inside one (tasks of one thread are distinct owners, as in
  * asyncio), else the thread. Never 0. */
