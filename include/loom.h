@@ -10,5 +10,8 @@
 #include "loom/executor.h"
 #include "loom/thread_pool.h"
 #include "loom/loop.h"
+#include "loom/thread.h"
+#include "loom/sync.h"
+#include "loom/queue.h"
 
 #endif
