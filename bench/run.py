@@ -175,6 +175,10 @@ def prepare(system, ctx, allow_install):
         ensure_packages(system["needs"], allow_install)
     if system.get("go"):
         go_build(os.path.join(ctx["src"], system["go"]), ctx["gobin"], ctx["build"])
+    for req in system.get("requires", []):
+        path = expand(req, ctx)
+        if not os.path.exists(path):
+            raise Unavailable(f"missing program {path}")
     cmd = [expand(a, ctx) for a in system["cmd"]]
     prog = cmd[0]
     if "/" in prog:
@@ -232,6 +236,7 @@ class SystemRun:
         self.name = system["name"]
         self.system = system
         self.cmd = None
+        self.label = self.name    # the name in the table; says so if the size differs
         self.status = None        # None (ok), "unavailable: ...", "not built yet"
         self.values = {}          # key -> [float]
 
@@ -244,12 +249,28 @@ class SystemRun:
         return statistics.median(v) if v and not self.status else None
 
 
-def run_workload(w, ctx, runs, n, timeout, allow_install):
+def system_ctx(w, system, ctx, quick):
+    """The substitutions for one system: {n} (the workload's size, or the
+    system's own "n"/"quick_n" where a slow peer runs a smaller size of a
+    per-operation metric) and the workload's "vars" (or "quick_vars")."""
+    n = system.get("n", w.get("n"))
+    if quick:
+        n = system.get("quick_n", min(n, w.get("quick_n", n)))
+    out = dict(ctx, n=n)
+    out.update(w.get("vars", {}))
+    if quick:
+        out.update(w.get("quick_vars", {}))
+    return out
+
+
+def run_workload(w, ctx, runs, quick, timeout, allow_install):
     rows = [SystemRun(s) for s in w["systems"]]
-    wctx = dict(ctx, n=n)
     for r in rows:
         try:
-            r.cmd = prepare(r.system, wctx, allow_install)
+            sctx = system_ctx(w, r.system, ctx, quick)
+            if sctx["n"] != system_ctx(w, {}, ctx, quick)["n"]:
+                r.label = f"{r.name} (n = {int(sctx['n']):,})"
+            r.cmd = prepare(r.system, sctx, allow_install)
         except Unavailable as e:
             r.fail(str(e))
     keys = [w["key"]] + [k for k, _, _ in extra_keys(w)]
@@ -291,7 +312,7 @@ def table_rows(w, rows):
             if r.status:
                 if not main:
                     continue
-                yield [label, r.name, r.status, "", unit, ""]
+                yield [label, r.label, r.status, "", unit, ""]
                 continue
             if not vals:
                 continue
@@ -303,7 +324,7 @@ def table_rows(w, rows):
                 ratio = ratio_text(lm, med, hib)
             else:
                 ratio = ratio_text(lm, med, hib, "better", "worse")
-            yield [label, r.name, fmt_num(med), span, unit, ratio]
+            yield [label, r.label, fmt_num(med), span, unit, ratio]
 
 
 def render_table(results):
@@ -389,7 +410,7 @@ def main(argv):
         timeout = a.timeout or (QUICK_TIMEOUT_S if a.quick else w.get("timeout", DEFAULT_TIMEOUT_S))
         log(f"{w['id']}: {w.get('title', '')} (n={n}, {runs} run(s))")
         sizes[w["id"]] = (int(n), runs)
-        rows = run_workload(w, ctx, runs, n, timeout, not a.no_install)
+        rows = run_workload(w, ctx, runs, a.quick, timeout, not a.no_install)
         results.append((w, rows))
         for r in rows:
             if r.name == "loom" and r.status and r.status != "not built yet":
