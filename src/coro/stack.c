@@ -135,14 +135,31 @@ static int new_slab(stack_class *c) {
   return 0;
 }
 
+/* Does the guard at g really stop accesses?  Some environments accept
+ * MADV_GUARD_INSTALL and ignore it (qemu-user treats unknown advice as a
+ * hint).  A system call reading a guard page fails with EFAULT instead of
+ * faulting, so writing one byte from it into a pipe tells, once per process. */
+static bool guard_effective(const char *g) {
+  int p[2];
+  if (pipe(p) != 0) return true; /* cannot tell: trust the kernel */
+  ssize_t n = write(p[1], g, 1);
+  close(p[0]);
+  close(p[1]);
+  return n < 0;
+}
+
 /* Make [g, g + len) inaccessible without adding a mapping if we can. */
 static int install_guard(char *g, size_t len) {
   int mode = atomic_load(&guard_mode);
   if (mode != LOOM__GUARD_MPROTECT) {
     if (loom__sys_fault(ENOMEM)) return -errno;
     if (madvise(g, len, MADV_GUARD_INSTALL) == 0) {
-      if (mode == LOOM__GUARD_AUTO) atomic_store(&guard_mode, LOOM__GUARD_MADVISE);
-      return 0;
+      if (mode == LOOM__GUARD_MADVISE) return 0;
+      if (guard_effective(g)) {
+        atomic_store(&guard_mode, LOOM__GUARD_MADVISE);
+        return 0;
+      }
+      errno = EINVAL; /* accepted but ignored: use the fallback */
     }
     if (errno != EINVAL || mode == LOOM__GUARD_MADVISE) return -errno;
     atomic_store(&guard_mode, LOOM__GUARD_MPROTECT); /* kernel before 6.13 */
