@@ -13,5 +13,6 @@
 #include "loom/thread.h"
 #include "loom/sync.h"
 #include "loom/queue.h"
+#include "loom/task.h"
 
 #endif
