@@ -99,6 +99,7 @@ void loom_loop_destroy(loom_loop *loop) {
   }
   loom_loop_close(loop);
   close(loop->wake_fd);
+  loom__handles_fini(loop);
   loom__free(loop);
   loom__live_dec(LOOM_LIVE_LOOPS);
 }

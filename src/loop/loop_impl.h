@@ -77,6 +77,12 @@ struct loom_loop {
   int64_t slow_ns;              /* 0: off */
   unsigned long slow_count;
 
+  /* Handle pool (handle.c). */
+  loom__callback *hfree;        /* loop thread's free handles */
+  _Atomic(loom__callback *) hfree_remote; /* freed on other threads */
+  struct loom__hblock *hblocks; /* every block, freed at destroy */
+  _Atomic long hout;            /* pooled handles in use */
+
   loom__loop_hooks hooks;
   void *task_slot;
 };
@@ -94,6 +100,9 @@ static inline int64_t loom__timers_next(const loom_loop *loop) {
 }
 
 /* ---- handle.c ---- */
+typedef struct loom__hblock loom__hblock;
+/* Free the handle blocks (at destroy). */
+void loom__handles_fini(loom_loop *loop);
 /* Drop a queued entry or armed timer at close; true if it was a handle. */
 bool loom__handle_drop_cb(loom__callback *cb);
 bool loom__handle_drop_timer(loom__timer *t);
