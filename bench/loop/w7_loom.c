@@ -1,9 +1,9 @@
 /* w7_loom.c - W7: 1,000,000 timers with random delays in [0, 1 s] on one
  * loop (loom_call_later, one callback each), run until every one fired.
  *
- * Prints RESULT rate (timers scheduled and fired per second of wall time,
- * from the first call_later to the last callback), RESULT overhead_ms (wall
- * time beyond the latest deadline) and RESULT rss_kb (peak RSS).
+ * Prints RESULT rate (n over the wall time from the first call_later to the
+ * last callback, the peers' definition), RESULT overhead_ms (that time beyond
+ * 1 s), RESULT schedule_ms (the call_later loop alone) and RESULT rss_kb.
  * Usage: bench_loop_w7_loom [--n N] [--seed S]
  */
 #include <stdio.h>
@@ -44,21 +44,23 @@ int main(int argc, char **argv) {
   }
   w7 w = {.left = n};
   if (loom_loop_create(&w.loop, NULL)) return 1;
-  double max_delay = 0, t0 = loom_now();
-  for (long i = 0; i < n; i++) {
-    double d = (double)(rnd(&seed) >> 11) / 9007199254740992.0; /* [0, 1) */
-    if (d > max_delay) max_delay = d;
-    if (loom_call_later(w.loop, d, fire, &w, NULL)) return 1;
-  }
+  /* Delays are drawn before the clock starts, as the peers do. */
+  double *delays = malloc(sizeof *delays * (size_t)n);
+  if (!delays) return 1;
+  for (long i = 0; i < n; i++) delays[i] = (double)(rnd(&seed) >> 11) / 9007199254740992.0;
+  double t0 = loom_now();
+  for (long i = 0; i < n; i++)
+    if (loom_call_later(w.loop, delays[i], fire, &w, NULL)) return 1;
   double t_sched = loom_now();
   if (loom_loop_run_forever(w.loop) || w.left) return 1;
   double total = w.last - t0;
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   printf("RESULT rate %.1f\n", (double)n / total);
-  printf("RESULT overhead_ms %.2f\n", (total - max_delay) * 1e3);
+  printf("RESULT overhead_ms %.2f\n", (total - 1.0) * 1e3);
   printf("RESULT schedule_ms %.2f\n", (t_sched - t0) * 1e3);
   printf("RESULT rss_kb %ld\n", ru.ru_maxrss);
   loom_loop_destroy(w.loop);
+  free(delays);
   return 0;
 }
