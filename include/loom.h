@@ -9,5 +9,6 @@
 #include "loom/future.h"
 #include "loom/executor.h"
 #include "loom/loop.h"
+#include "loom/task.h"
 
 #endif
