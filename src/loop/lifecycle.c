@@ -82,6 +82,7 @@ int loom_loop_close(loom_loop *loop) {
   if (loop->hooks.close) loop->hooks.close(loop, loop->hooks.ctx);
   atomic_store(&loop->closed, true);
   drop_pending(loop);
+  loom__loop_executor_fini(loop);
   loom__timers_fini(loop);
   loom__io_fini(loop);
   loom__signals_fini(loop);

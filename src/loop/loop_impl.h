@@ -10,6 +10,8 @@
 #include <signal.h>
 #include <stdatomic.h>
 
+#include "loom/executor.h"
+
 #include "../core/internal.h"
 #include "loop_internal.h"
 #include "poll.h"
@@ -83,6 +85,10 @@ struct loom_loop {
   struct loom__hblock *hblocks; /* every block, freed at destroy */
   _Atomic long hout;            /* pooled handles in use */
 
+  /* Default executor for run_in_executor (executor.c). */
+  loom_executor *default_ex;
+  bool default_ex_owned;        /* created by the loop: shut down at close */
+
   loom__loop_hooks hooks;
   void *task_slot;
 };
@@ -114,6 +120,9 @@ void loom__io_fini(loom_loop *loop);
 /* ---- signal.c ---- */
 void loom__signals_dispatch(loom_loop *loop);
 void loom__signals_fini(loom_loop *loop);
+
+/* ---- executor.c ---- */
+void loom__loop_executor_fini(loom_loop *loop);
 
 /* ---- loop.c ---- */
 /* Address that seals the inbox at close: posts after close are refused. */
