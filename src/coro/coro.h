@@ -149,6 +149,7 @@ struct loom__coro {
   void *arg;
   loom__coro *exit_to;      /* resumed when fn returns; must be set by then */
   const char *name;         /* for overflow reports and dumps, may be NULL */
+  unsigned long id;         /* reported as "Task-<id>" when name is NULL */
   bool done;                /* fn returned */
   bool is_thread;           /* stands for a thread's own stack */
 #if defined(LOOM_ASAN)

@@ -69,7 +69,12 @@ static bool is_overflow(const loom__coro *c, uintptr_t addr, uintptr_t sp) {
 static void report_overflow(const loom__coro *c) {
   char buf[256];
   size_t n = put_str(buf, 0, sizeof buf, "loom: stack overflow in task '");
-  n = put_str(buf, n, sizeof buf, c->name ? c->name : "?");
+  if (c->name) {
+    n = put_str(buf, n, sizeof buf, c->name);
+  } else {
+    n = put_str(buf, n, sizeof buf, "Task-");
+    n = put_num(buf, n, sizeof buf, c->id);
+  }
   n = put_str(buf, n, sizeof buf, "' (stack size ");
   n = put_num(buf, n, sizeof buf, c->stack_size);
   n = put_str(buf, n, sizeof buf, ")\n");
