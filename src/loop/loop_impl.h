@@ -57,6 +57,7 @@ struct loom_loop {
   /* Clock: real = CLOCK_MONOTONIC + offset; virtual = vnow (jumps only). */
   int64_t now;                  /* cached loop time, ns */
   int64_t clock_offset;
+  int64_t real_anchor;          /* virtual: real time when `now` was last set */
   bool virtual_clock;
 
   /* Foreign fds. */
@@ -127,6 +128,8 @@ void loom__loop_executor_fini(loom_loop *loop);
 /* ---- loop.c ---- */
 /* Address that seals the inbox at close: posts after close are refused. */
 extern loom__callback loom__inbox_closed;
+/* Move the thread-safe inbox to the ready queue. */
+void loom__loop_inbox_drain(loom_loop *loop);
 /* loom__loop_post_threadsafe that says whether the loop took cb. */
 bool loom__loop_post_threadsafe_checked(loom_loop *loop, loom__callback *cb);
 /* Time a callback for the stall detector (only when enabled). */

@@ -51,6 +51,12 @@ void loom__loop_post(loom_loop *loop, loom__callback *cb);
  * is equivalent to loom__loop_post (and cheaper). */
 void loom__loop_post_threadsafe(loom_loop *loop, loom__callback *cb);
 
+/* Register `fn` as bookkeeping that must not be lost: when the loop closes,
+ * queued entries with this fn are run (until none is left) instead of being
+ * dropped like other callbacks.  For combinators' completion notices, never
+ * for task steps.  Process-wide, idempotent, at most 8 functions. */
+void loom__loop_run_at_close(loom__callback_fn fn);
+
 /* Any thread: wake the loop if it sleeps (it re-checks its queues). */
 void loom__loop_wake(loom_loop *loop);
 

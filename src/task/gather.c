@@ -55,6 +55,8 @@ static void child_done(loom__callback *cb) {
   gather *g = w->owner;
   loom_future *child = w->f;
   bool bad = loom_future_cancelled(child) || loom__future_failed(child);
+  /* The gather consumes every child's error, as asyncio's does. */
+  atomic_store_explicit(&child->retrieved, true, memory_order_relaxed);
   if (bad && !g->return_exc && !atomic_load(&g->cancel_req) && !loom_future_done(&g->fut))
     fail_from(g, child);
   if (--g->left) return;

@@ -58,6 +58,7 @@ static void child_done(loom__callback *cb) {
   loom__free(c);
   loom__live_dec(LOOM_LIVE_OTHER);
   if (loom__future_failed(f)) {
+    atomic_store_explicit(&f->retrieved, true, memory_order_relaxed); /* kept, not lost */
     g->errors[g->nerr++] = f;
     if (!g->aborting) {
       group_abort(g);

@@ -20,6 +20,7 @@ struct loom__watch {
   loom_loop *loop;
   loom_future *f;       /* the child */
   void *owner;          /* the combinator, for the callback */
+  loom__callback_fn done; /* the combinator's handler, called with &cb */
 };
 
 /* Start watching f; `done` runs once on the loop thread after f is done
