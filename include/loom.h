@@ -14,5 +14,7 @@
 #include "loom/sync.h"
 #include "loom/queue.h"
 #include "loom/task.h"
+#include "loom/task.h"
+#include "loom/combinators.h"
 
 #endif

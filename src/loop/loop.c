@@ -40,13 +40,17 @@ int64_t loom__loop_now(const loom_loop *loop) {
 int64_t loom__loop_deadline(const loom_loop *loop, int64_t mono_deadline) {
   if (mono_deadline == INT64_MAX) return INT64_MAX;
   if (!loop->virtual_clock) return mono_deadline + loop->clock_offset;
-  int64_t left = mono_deadline - loom_now_ns();
+  /* Virtual time stands still while callbacks run: measure the wait from
+   * the real time at which virtual time was last set, so real time spent in
+   * this iteration never shortens it. */
+  int64_t left = mono_deadline - loop->real_anchor;
   if (left < 0) left = 0;
   return left > INT64_MAX - loop->now ? INT64_MAX : loop->now + left;
 }
 
 static void clock_update(loom_loop *loop) {
   if (!loop->virtual_clock) loop->now = real_now(loop);
+  else loop->real_anchor = loom_now_ns();
 }
 
 double loom_loop_time(const loom_loop *loop) {
@@ -57,7 +61,8 @@ int loom_loop_set_virtual_clock(loom_loop *loop, bool on) {
   if (!loop) return LOOM_EINVAL;
   if (on == loop->virtual_clock) return 0;
   if (on) {
-    loop->now = real_now(loop);
+    loop->real_anchor = loom_now_ns();
+    loop->now = loop->real_anchor + loop->clock_offset;
   } else {
     /* Resume the real clock from the virtual time: never go backwards. */
     int64_t real = loom_now_ns();
@@ -112,7 +117,7 @@ void loom__loop_post_threadsafe(loom_loop *loop, loom__callback *cb) {
 }
 
 /* Move the inbox to the ready queue, oldest first. */
-static void inbox_drain(loom_loop *loop) {
+void loom__loop_inbox_drain(loom_loop *loop) {
   if (!atomic_load_explicit(&loop->inbox, memory_order_relaxed)) return;
   loom__callback *l = atomic_exchange_explicit(&loop->inbox, NULL, memory_order_acquire);
   loom__callback *rev = NULL;
@@ -213,7 +218,7 @@ static void loop_iterate(loom_loop *loop, bool nowait) {
     else loom__io_dispatch(loop, ev[i].fd, ev[i].events);
   }
   if (loop->heap_len) loom__timers_run(loop);
-  inbox_drain(loop);
+  loom__loop_inbox_drain(loop);
   run_ready(loop);
 }
 
