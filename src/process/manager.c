@@ -49,8 +49,8 @@ static int make_page(int *fd, loom__shared_page **page) {
   if (loom__sys_fault(EMFILE)) return -EMFILE;
   *fd = memfd_create("loom-worker-page", MFD_CLOEXEC);
   if (*fd < 0) return -errno;
-  if (ftruncate(*fd, 4096) < 0) return -errno;
-  void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+  if (ftruncate(*fd, LOOM__SHARED_SIZE) < 0) return -errno;
+  void *m = mmap(NULL, LOOM__SHARED_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
   if (m == MAP_FAILED) return -errno;
   *page = m;
   return 0;
@@ -74,7 +74,7 @@ static int spawn_into(ppool *p, int slot) {
   if (shm >= 0) close(shm);
   if (rc < 0) {
     if (sv[0] >= 0) close(sv[0]);
-    if (page) munmap(page, 4096);
+    if (page) munmap(page, LOOM__SHARED_SIZE);
     return rc;
   }
   int big = 1 << 20;
@@ -285,16 +285,7 @@ static void on_init_answer(ppool *p, pworker *w, const loom__msg *h) {
   set_broken(p, LOOM_EBROKEN, msg);
 }
 
-/* Read and handle everything the worker sent. */
-static void drain_socket(ppool *p, int slot) {
-  pworker *w = &p->w[slot];
-  while (w->sock >= 0 && !w->eof) {
-    int rc = loom__pw_read(w);
-    if (rc == LOOM_EAGAIN) break;
-    if (rc <= 0) { /* end of stream or error: the death follows on the pidfd */
-      w->eof = true;
-      epoll_ctl(p->ep, EPOLL_CTL_DEL, w->sock, NULL);
-    }
+static void handle_messages(ppool *p, pworker *w) {
     size_t total;
     unsigned long done = 0;
     const loom__msg *h;
@@ -310,6 +301,28 @@ static void drain_socket(ppool *p, int slot) {
     pthread_mutex_lock(&p->lock);
     p->stats.completed += done;
     pthread_mutex_unlock(&p->lock);
+}
+
+/* Read and handle everything the worker sent. */
+static void drain_socket(ppool *p, int slot) {
+  pworker *w = &p->w[slot];
+  while (w->sock >= 0 && !w->eof) {
+    int rc = loom__pw_read(w);
+    if (rc == LOOM_EAGAIN) break;
+    if (rc <= 0) { /* end of stream or error: the death follows on the pidfd */
+      w->eof = true;
+      epoll_ctl(p->ep, EPOLL_CTL_DEL, w->sock, NULL);
+    }
+    handle_messages(p, w);
+  }
+}
+
+/* After the death: everything still in the socket (nobody writes any more). */
+static void drain_socket_final(ppool *p, pworker *w) {
+  while (w->sock >= 0 && !w->eof) {
+    int rc = loom__pw_read(w);
+    if (rc <= 0) w->eof = true;
+    handle_messages(p, w);
   }
 }
 
@@ -404,6 +417,17 @@ static void settle_inflight(ppool *p, pworker *w, const char *how) {
   requeue_front(p, rest);
 }
 
+/* Results the dead worker had finished but not sent are in its shared
+ * buffer: take the part the socket did not deliver. */
+static void recover_unsent(ppool *p, pworker *w) {
+  drain_socket_final(p, w);
+  uint64_t base = atomic_load(&w->page->out_base), len = atomic_load(&w->page->out_len);
+  if (w->rx_total < base || w->rx_total - base >= len || len > LOOM__SHBUF_SIZE) return;
+  const char *buf = (const char *)w->page + LOOM__PAGE_SIZE;
+  size_t from = (size_t)(w->rx_total - base);
+  if (loom__pw_append(w, buf + from, (size_t)len - from) == 0) handle_messages(p, w);
+}
+
 static void fail_everything(ppool *p, pworker *w) {
   pthread_mutex_lock(&p->lock);
   loom_future *h = p->p_head;
@@ -445,6 +469,7 @@ static void on_death(ppool *p, int slot, bool block) {
   epoll_ctl(p->ep, EPOLL_CTL_DEL, c.pidfd, NULL);
   if (w->sock >= 0 && !w->eof) epoll_ctl(p->ep, EPOLL_CTL_DEL, w->sock, NULL);
   rc = loom__reap(&c, &code, true);
+  recover_unsent(p, w);
   /* Not gone (a spurious wake-up): keep watching. */
   if (rc < 0) return;
   char how[96];
@@ -466,7 +491,7 @@ static void on_death(ppool *p, int slot, bool block) {
   if (p->broken) fail_everything(p, w);
   else settle_inflight(p, w, how);
   if (w->sock >= 0) close(w->sock);
-  munmap(w->page, 4096);
+  munmap(w->page, LOOM__SHARED_SIZE);
   loom__pw_free_buffers(w);
   pthread_mutex_lock(&p->lock);
   w->child.pidfd = -1;

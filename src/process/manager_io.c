@@ -157,6 +157,7 @@ int loom__pw_read(pworker *w) {
     }
   }
   w->in_len += (size_t)n;
+  w->rx_total += (uint64_t)n;
   return (int)(n > 0 ? 1 : 0);
 }
 
@@ -196,4 +197,17 @@ void loom__pw_free_buffers(pworker *w) {
   loom__free(w->in);
   w->out = w->in = NULL;
   w->out_pos = w->out_len = w->out_cap = w->in_pos = w->in_len = w->in_cap = 0;
+}
+
+int loom__pw_append(pworker *w, const void *data, size_t len) {
+  if (w->in_cap - w->in_len < len) {
+    char *nb = loom__realloc(w->in, w->in_len + len);
+    if (!nb) return LOOM_ENOMEM;
+    w->in = nb;
+    w->in_cap = w->in_len + len;
+  }
+  memcpy(w->in + w->in_len, data, len);
+  w->in_len += len;
+  w->rx_total += len;
+  return 0;
 }

@@ -46,6 +46,7 @@ typedef struct pworker {
   unsigned ofd_head, ofd_tail;
   char *in;
   size_t in_pos, in_len, in_cap;
+  uint64_t rx_total;       /* bytes received from it over its life */
   int ifd[64];             /* memfds received, in order */
   unsigned ifd_head, ifd_tail;
   unsigned skip_next;      /* next cancel slot to use on the shared page */
@@ -93,6 +94,7 @@ int loom__pw_read(pworker *w);           /* bytes read, 0 EOF, LOOM_EAGAIN, <0 *
 const loom__msg *loom__pw_next(pworker *w, size_t *total); /* complete message or NULL */
 void loom__pw_consume(pworker *w, size_t total);
 int loom__pw_take_fd(pworker *w);
+int loom__pw_append(pworker *w, const void *data, size_t len); /* recovered bytes */
 void loom__pw_free_buffers(pworker *w);
 
 #endif

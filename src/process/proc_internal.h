@@ -62,9 +62,19 @@ static inline size_t loom__msg_total(const loom__msg *h) {
 typedef struct loom__shared_page {
   _Atomic uint64_t running;   /* id of the job running now, 0 between jobs */
   _Atomic uint64_t finished;  /* jobs this worker has finished (results may be unsent) */
+  _Atomic uint64_t out_base;  /* stream offset of the result buffer's first byte */
+  _Atomic uint64_t out_len;   /* complete messages in the result buffer */
   _Atomic uint64_t skip[16];  /* jobs the parent cancelled: skip them, or
                                * abandon them on SIGUSR1 if running */
 } loom__shared_page;
+
+/* The shared mapping: the page, then the worker's result buffer.  Results
+ * are written there before they are sent, so the ones a dying worker had
+ * not sent yet are recovered by the parent instead of being lost. */
+#define LOOM__PAGE_SIZE 4096
+#define LOOM__SHBUF_SIZE (1024 * 1024)
+#define LOOM__SHARED_SIZE (LOOM__PAGE_SIZE + LOOM__SHBUF_SIZE)
+#define LOOM__TEXT_MAX 4000 /* longest error message carried */
 
 /* ---- function identity (fnid.c) ----------------------------------------- */
 

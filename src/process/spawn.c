@@ -10,6 +10,7 @@
  * flag).  Each child is watched through a pidfd: nothing here ever calls
  * waitpid(-1), so children started by others are left alone.
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -145,9 +146,10 @@ __attribute__((constructor)) static void loom__worker_boot(void) {
   int sock = -1, shm = -1;
   if (sscanf(spec, "pool:%d:%d", &sock, &shm) == 2) {
     loom__shared_page *page =
-        mmap(NULL, sizeof *page, PROT_READ | PROT_WRITE, MAP_SHARED, shm, 0);
+        mmap(NULL, LOOM__SHARED_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, shm, 0);
     if (page == MAP_FAILED) _exit(4);
     close(shm);
+    fcntl(sock, F_SETFD, FD_CLOEXEC); /* programs a job starts must not inherit it */
     loom__pool_worker_main(sock, page);
   }
   if (strncmp(spec, "proc:", 5) == 0) loom__proc_child_main(spec + 5);

@@ -17,7 +17,7 @@
 #include "../futures/executor_internal.h"
 #include "proc_internal.h"
 
-#define FLUSH_BYTES (256 * 1024)
+#define FLUSH_BYTES (256 * 1024) /* well under LOOM__SHBUF_SIZE */
 #define SLOW_JOB_NS 50000       /* after a job this slow, flush before the next */
 #define MAX_HOLD_NS 200000      /* never hold a finished result longer than this before a job */
 #define LOOM__EXIT_CANCELLED 120
@@ -28,7 +28,7 @@ typedef struct wstate {
   char *in;
   size_t in_pos, in_len, in_cap;
   char *out;
-  size_t out_len, out_cap;
+  size_t out_len;
   int fds[256];
   unsigned fd_head, fd_tail;
   int64_t oldest; /* when the oldest unflushed result was made, 0: none */
@@ -55,25 +55,30 @@ static void on_cancel(int sig) {
   if (id && is_cancelled(id)) _exit(LOOM__EXIT_CANCELLED);
 }
 
+/* Results go to the shared buffer (W.out) and are published message by
+ * message (commit), then written to the socket in batches. */
 static void flush_out(void) {
   if (!W.out_len) return;
   if (loom__write_all(W.sock, W.out, W.out_len) < 0) die_quietly();
+  /* Empty first, then move the base: a death in between recovers nothing,
+   * which is right since everything was sent. */
+  atomic_store(&W.page->out_len, 0);
+  atomic_fetch_add(&W.page->out_base, W.out_len);
   W.out_len = 0;
   W.oldest = 0;
 }
 
 static void out_append(const void *p, size_t n) {
-  if (W.out_len + n > W.out_cap) {
-    size_t cap = W.out_cap ? W.out_cap : 65536;
-    while (cap < W.out_len + n) cap *= 2;
-    char *nb = loom__realloc(W.out, cap);
-    if (!nb) die_quietly();
-    W.out = nb;
-    W.out_cap = cap;
-  }
   memcpy(W.out + W.out_len, p, n);
   W.out_len += n;
 }
+
+/* Make room for a message of n bytes (n <= the buffer size). */
+static void out_room(size_t n) {
+  if (W.out_len + n > LOOM__SHBUF_SIZE) flush_out();
+}
+
+static void out_commit(void) { atomic_store(&W.page->out_len, W.out_len); }
 
 /* Read more input (blocking); keeps descriptors that came along. */
 static void read_more(void) {
@@ -137,11 +142,14 @@ static void send_result(loom__msg *h, const char *text, const void *payload) {
       h->flags |= LOOM__F_MEMFD;
       flush_out();
       if (loom__send_with_fd(W.sock, h, sizeof *h, fd) < 0) die_quietly();
+      atomic_fetch_add(&W.page->out_base, sizeof *h);
       close(fd);
       return;
     }
     /* No memfd: fall back to the socket. */
   }
+  if (h->name_len > LOOM__TEXT_MAX) h->name_len = LOOM__TEXT_MAX;
+  out_room(loom__msg_total(h));
   if (!W.oldest) W.oldest = loom_now_ns();
   out_append(h, sizeof *h);
   if (h->name_len) out_append(text, h->name_len);
@@ -149,6 +157,7 @@ static void send_result(loom__msg *h, const char *text, const void *payload) {
   static const char zeros[8];
   size_t used = sizeof *h + h->name_len + ((h->flags & LOOM__F_ERROR) ? 0 : h->len);
   out_append(zeros, loom__msg_total(h) - used);
+  out_commit();
   if (W.out_len >= FLUSH_BYTES) flush_out();
 }
 
@@ -257,9 +266,11 @@ static void run_init(const loom__msg *h) {
     r.name_len = (uint32_t)strlen(text);
   }
   static const char zeros[8];
+  out_room(loom__msg_total(&r));
   out_append(&r, sizeof r);
   if (r.name_len) out_append(text, r.name_len);
   out_append(zeros, loom__msg_total(&r) - sizeof r - r.name_len);
+  out_commit();
   flush_out();
   if (rc < 0) _exit(0); /* the pool is broken: run nothing */
 }
@@ -267,6 +278,7 @@ static void run_init(const loom__msg *h) {
 void loom__pool_worker_main(int sock, loom__shared_page *page) {
   W.sock = sock;
   W.page = page;
+  W.out = (char *)page + LOOM__PAGE_SIZE;
   signal(SIGPIPE, SIG_IGN);
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
