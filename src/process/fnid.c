@@ -59,7 +59,7 @@ int loom__fn_encode(const void *addr, const char **name, uint64_t *off) {
 static int find_by_name(struct dl_phdr_info *info, size_t size, void *p) {
   find_ctx *c = p;
   const char *n = info->dlpi_name ? info->dlpi_name : "";
-  if (strlen(n) == c->name_len && memcmp(n, c->name, c->name_len) == 0) {
+  if (strlen(n) == c->name_len && (c->name_len == 0 || memcmp(n, c->name, c->name_len) == 0)) {
     c->base = info->dlpi_addr;
     c->found = true;
     return 1;

@@ -122,6 +122,8 @@ struct loom_process_map {
   loom_future *cur;           /* unordered: the chunk being handed out */
   size_t cur_chunk, cur_item;
   size_t cur_off;             /* byte offset of the next record in cur */
+  loom_future *hold;          /* a used-up chunk, released at the next call
+                               * (the item handed out points into it) */
 };
 
 static int submit_chunk(loom_executor *ex, loom_fn fn, void *const *args, size_t count,
@@ -153,6 +155,7 @@ void loom_process_map_destroy(loom_process_map *m) {
     loom_future_release(m->chunks[i]);
   }
   loom_as_completed_destroy(m->ac);
+  loom_future_release(m->hold);
   loom__free(m->chunks);
   loom__free(m);
   loom__live_dec(LOOM_LIVE_OTHER);
@@ -240,6 +243,8 @@ static void chunk_item(loom_future *f, size_t k, size_t *off, loom_process_item 
 
 int loom_process_map_next(loom_process_map *m, loom_process_item *item) {
   if (!m || !item) return LOOM_EINVAL;
+  loom_future_release(m->hold);
+  m->hold = NULL;
   if (m->next >= m->n) return LOOM_ESTOP;
   size_t c = m->next / m->chunksize, k = m->next % m->chunksize;
   int rc = loom_future_wait(m->chunks[c], remaining(m));
@@ -248,7 +253,7 @@ int loom_process_map_next(loom_process_map *m, loom_process_item *item) {
   chunk_item(m->chunks[c], k, &m->cur_off, item);
   item->index = m->next++;
   if (k + 1 == m->chunksize || m->next == m->n) { /* the chunk is used up */
-    loom_future_release(m->chunks[c]);
+    m->hold = m->chunks[c];
     m->chunks[c] = NULL;
   }
   return 0;
