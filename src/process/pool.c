@@ -272,8 +272,8 @@ static int stop_workers(loom_executor *ex, int sig) {
   if (pthread_equal(pthread_self(), p->manager)) return LOOM_EDEADLOCK;
   pthread_mutex_lock(&p->lock);
   p->shutdown = true;
-  p->terminating = true;
   p->term_signal = sig;
+  p->terminating = true;
   loom_future *doomed = steal_pending(p);
   loom__ppool_wake_locked(p);
   pthread_mutex_unlock(&p->lock);

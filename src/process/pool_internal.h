@@ -60,12 +60,14 @@ typedef struct ppool {
   size_t n_pending;
   loom_future **creq;      /* cancel requests for running jobs (referenced) */
   size_t n_creq, cap_creq;
-  bool shutdown;
-  bool terminating;        /* terminate/kill_workers: no retry, no restart */
-  int term_signal;
+  /* Flags written under the lock; atomic so the manager may test them
+   * without it. */
+  _Atomic bool shutdown;
+  _Atomic bool terminating; /* terminate/kill_workers: no retry, no restart */
+  _Atomic int term_signal;  /* stored before terminating */
   bool finished;           /* manager thread has exited its loop */
   bool joined;
-  bool broken;
+  _Atomic bool broken;
   int broken_code;
   char *broken_msg;
   bool sleeping, wake_sent;

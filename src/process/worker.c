@@ -280,6 +280,10 @@ void loom__pool_worker_main(int sock, loom__shared_page *page) {
   W.page = page;
   W.out = (char *)page + LOOM__PAGE_SIZE;
   signal(SIGPIPE, SIG_IGN);
+  /* A crash must end the worker with its real signal, so the pool can name
+   * it: take back the handlers sanitizers install for these. */
+  static const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+  for (size_t i = 0; i < sizeof fatal / sizeof *fatal; i++) signal(fatal[i], SIG_DFL);
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_cancel;
