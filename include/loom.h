@@ -16,5 +16,6 @@
 #include "loom/task.h"
 #include "loom/task.h"
 #include "loom/combinators.h"
+#include "loom/process.h"
 
 #endif
