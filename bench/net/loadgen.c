@@ -104,7 +104,6 @@ int main(int argc, char **argv) {
   double duration = (double)bench_arg(argc, argv, "--duration", 10);
   long long max_req = bench_arg(argc, argv, "--max-requests", 1000000000LL);
   long pid = (long)bench_arg(argc, argv, "--server-pid", 0);
-  int spin = (int)bench_arg(argc, argv, "--spin", 0);
   double warmup = duration >= 5 ? 1.0 : 0.2;
   if (port <= 0 || nconns < 1 || nconns > MAX_CONNS || size < 1 || size > MAX_SIZE) {
     fprintf(stderr, "usage: loadgen --port P [--conns C] [--size B] [--duration S]"
@@ -136,7 +135,7 @@ int main(int argc, char **argv) {
       self0 = self_cpu_s();
     }
     if (now >= end || counted >= max_req) break;
-    int k = epoll_wait(ep, evs, 256, spin ? 0 : 100);
+    int k = epoll_wait(ep, evs, 256, 100);
     if (k < 0 && errno != EINTR) return 1;
     for (int i = 0; i < k; i++) {
       conn *c = evs[i].data.ptr;
