@@ -8,5 +8,6 @@
 #include "loom/debug.h"
 #include "loom/future.h"
 #include "loom/executor.h"
+#include "loom/net.h"
 
 #endif
