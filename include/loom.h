@@ -10,5 +10,6 @@
 #include "loom/executor.h"
 #include "loom/thread_pool.h"
 #include "loom/net.h"
+#include "loom/loop.h"
 
 #endif
