@@ -1,5 +1,10 @@
 /* resolver.c - non-blocking name resolution: getaddrinfo(3) on the
- * resolver's own bounded pool (respool.c), each lookup a loom_future.
+ * resolver's own bounded thread pool, each lookup a loom_future.
+ *
+ * Why its own pool: getaddrinfo blocks for as long as DNS takes (seconds
+ * when a server is down), so lookups must not share workers with file or
+ * CPU jobs, or one slow name could starve them.  The pool is small and
+ * bounded; threads start on demand and stay for reuse.
  *
  * Numeric hosts with numeric (or no) services never reach the pool: they are
  * answered inline, as asyncio's _ipaddr_info shortcut does, so connecting to
@@ -14,7 +19,7 @@
 
 #include "../futures/executor_internal.h"
 #include "addrlist.h"
-#include "respool.h"
+#include "loom/thread_pool.h"
 
 #define DEFAULT_THREADS 4
 #define MAX_THREADS 256
@@ -40,7 +45,9 @@ int loom_resolver_create(loom_resolver **out, int max_threads) {
   *out = NULL;
   loom_resolver *r = loom__calloc(1, sizeof *r);
   if (!r) return LOOM_ENOMEM;
-  int rc = loom__respool_create(max_threads ? max_threads : DEFAULT_THREADS, &r->pool);
+  loom_thread_pool_options o = {.max_workers = max_threads ? max_threads : DEFAULT_THREADS,
+                                .thread_name_prefix = "loom-dns"};
+  int rc = loom_thread_pool_create(&r->pool, &o);
   if (rc < 0) {
     loom__free(r);
     return rc;
