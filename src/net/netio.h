@@ -16,4 +16,10 @@
  * task on a loop), or the loop's add_reader/add_writer error. */
 int loom__net_wait_fd(int fd, bool write, int64_t deadline);
 
+/* Resolve on a detached thread of its own (numeric input inline), for
+ * callers that gave no loom_resolver.  Same contract as loom_resolve. */
+struct loom_resolve_opts;
+int loom__resolve_detached(const char *host, const char *service,
+                           const struct loom_resolve_opts *opts, struct loom_future **out);
+
 #endif

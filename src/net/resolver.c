@@ -15,10 +15,12 @@
  */
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "../futures/executor_internal.h"
 #include "addrlist.h"
+#include "netio.h"
 #include "loom/thread_pool.h"
 
 #define DEFAULT_THREADS 4
@@ -170,4 +172,66 @@ int loom_resolve(loom_resolver *r, const char *host, const char *service,
     rc = loom_executor_submit_bytes(r->pool, lookup_job, q, len, out);
   loom__free(q);
   return rc;
+}
+
+/* ---- a lookup on a thread of its own ------------------------------------ */
+
+typedef struct detached {
+  loom_future *f; /* the thread's own reference */
+  req *q;
+} detached;
+
+static void *detached_main(void *arg) {
+  detached *d = arg;
+  pthread_setname_np(pthread_self(), "loom-dns");
+  lookup(d->f, d->q);
+  loom_future_release(d->f);
+  loom__free(d->q);
+  loom__free(d);
+  loom__live_dec(LOOM_LIVE_THREADS);
+  return NULL;
+}
+
+static int spawn_detached(detached *d) {
+  pthread_attr_t at;
+  pthread_attr_init(&at);
+  pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+  pthread_t t;
+  loom__live_inc(LOOM_LIVE_THREADS);
+  int rc = loom__sys_fault(EAGAIN) ? EAGAIN : pthread_create(&t, &at, detached_main, d);
+  pthread_attr_destroy(&at);
+  if (rc) loom__live_dec(LOOM_LIVE_THREADS);
+  return -rc;
+}
+
+int loom__resolve_detached(const char *host, const char *service,
+                           const loom_resolve_opts *opts, loom_future **out) {
+  if (out) *out = NULL;
+  if (!out || (!host && !service)) return LOOM_EINVAL;
+  if (opts && (opts->flags & ~FLAGS_ALL)) return LOOM_EINVAL;
+  size_t len;
+  req *q = make_req(host, service, opts, &len);
+  if (!q) return LOOM_ENOMEM;
+  if (is_numeric(host, service)) {
+    int rc = resolve_inline(q, out);
+    loom__free(q);
+    return rc;
+  }
+  detached *d = loom__malloc(sizeof *d);
+  loom_future *f = NULL;
+  int rc = d ? loom_future_create(&f) : LOOM_ENOMEM;
+  if (rc == 0) {
+    d->f = loom_future_retain(f);
+    d->q = q;
+    rc = spawn_detached(d);
+    if (rc < 0) loom_future_release(f); /* the thread's reference */
+  }
+  if (rc < 0) {
+    loom_future_release(f);
+    loom__free(d);
+    loom__free(q);
+    return rc;
+  }
+  *out = f;
+  return 0;
 }
