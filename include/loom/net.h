@@ -441,24 +441,34 @@ typedef struct loom_dgram_opts {
   void *arg;
 } loom_dgram_opts;
 
-/* Open a UDP (or Unix datagram) endpoint. At least one of local and remote
- * is needed.  Returns 0, LOOM_EINVAL, LOOM_ENOMEM, LOOM_ENOTASK,
+/* Open a UDP (or Unix datagram) endpoint on the current loop (call it from a
+ * task or a loop callback).  At least one of local and remote is needed; the
+ * socket's family is theirs.  With on_datagram set, the loop calls it for
+ * every datagram (callback form) and recvfrom is not available.
+ * *out gets the endpoint, freed by loom_dgram_close().
+ * Returns 0, LOOM_EINVAL, LOOM_ENOMEM, LOOM_ENOTASK (no current loop),
  * LOOM_EADDRINUSE, -errno. */
 int loom_dgram_open(const loom_dgram_opts *opts, loom_dgram **out);
 
-/* One datagram, as loom_sock_recvfrom (LOOM_EINVALIDSTATE when a callback
- * is installed). */
+/* One datagram, as loom_sock_recvfrom (its full length; > cap means it was
+ * truncated).  Returns also LOOM_EINVALIDSTATE (callback form), LOOM_EBUSY
+ * (another task is receiving), LOOM_ECLOSED. */
 ssize_t loom_dgram_recvfrom(loom_dgram *d, void *buf, size_t cap, loom_addr *from,
                             double timeout);
 
 /* One datagram to `to` (NULL when connected). Returns len, LOOM_EINVAL,
- * LOOM_ETIMEDOUT, LOOM_ECANCELLED, -EMSGSIZE, -errno. */
+ * LOOM_ECLOSED, LOOM_ETIMEDOUT, LOOM_ECANCELLED, -EMSGSIZE, -errno.  With
+ * timeout 0 it never waits, so loop callbacks (the callback form) can send:
+ * a full socket buffer then gives LOOM_ETIMEDOUT. */
 ssize_t loom_dgram_sendto(loom_dgram *d, const void *data, size_t len,
                           const loom_addr *to, double timeout);
 
+/* The local address. Returns 0, LOOM_EINVAL, -errno. */
 int loom_dgram_sockname(const loom_dgram *d, loom_addr *out);
 
-/* Close and free. Pending recvfrom calls get LOOM_ECLOSED. NULL ignored. */
+/* Close and free (deferred until the callback returns when called from
+ * on_datagram).  Must not be called while a task is inside recvfrom or
+ * sendto on d.  NULL is ignored. */
 void loom_dgram_close(loom_dgram *d);
 
 #ifdef __cplusplus

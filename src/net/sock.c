@@ -20,9 +20,11 @@
 static void on_ready(void *arg) { loom__waiter_fire(arg, 0); }
 
 int loom__net_wait_fd(int fd, bool write, int64_t deadline) {
+  /* The deadline first: a zero timeout never waits, so it works in loop
+   * callbacks too (a full send buffer gives LOOM_ETIMEDOUT there). */
+  if (deadline != INT64_MAX && loom_now_ns() >= deadline) return LOOM_ETIMEDOUT;
   loom_loop *loop = loom__loop_current();
   if (!loop || !loom__in_task()) return LOOM_ENOTASK;
-  if (deadline != INT64_MAX && loom_now_ns() >= deadline) return LOOM_ETIMEDOUT;
   loom__waiter w;
   loom__waiter_init(&w);
   int rc = write ? loom_loop_add_writer(loop, fd, on_ready, &w)
