@@ -11,5 +11,6 @@
 #include "loom/thread_pool.h"
 #include "loom/net.h"
 #include "loom/loop.h"
+#include "loom/task.h"
 
 #endif
