@@ -9,6 +9,7 @@
 #include "loom/future.h"
 #include "loom/executor.h"
 #include "loom/thread_pool.h"
+#include "loom/net.h"
 #include "loom/loop.h"
 #include "loom/thread.h"
 #include "loom/sync.h"
