@@ -15,7 +15,6 @@
 #include "loom/sync.h"
 #include "loom/queue.h"
 #include "loom/task.h"
-#include "loom/task.h"
 #include "loom/combinators.h"
 #include "loom/process.h"
 
