@@ -252,11 +252,16 @@ static void break_pool(pool *p, int code) {
 /* ---- workers ------------------------------------------------------------- */
 
 static void spin_for_work(pool *p) {
-  for (int i = 0; i < SPIN_ITERS; i++) {
+  for (int i = 1; i <= SPIN_ITERS; i++) {
     if (atomic_load_explicit(&p->q_tail, memory_order_relaxed) != &p->stub ||
         atomic_load_explicit(&p->closed, memory_order_relaxed))
       return;
-    loom__cpu_relax();
+    /* Now and then let a runnable thread (often the submitter) have the
+     * CPU: spinning must not starve the producer on a busy machine. */
+    if (i % 256 == 0)
+      sched_yield();
+    else
+      loom__cpu_relax();
   }
 }
 
