@@ -114,9 +114,8 @@ LOOM_TEST(thread_pool, shutdown_without_wait_still_runs_queued_jobs) {
   loom_future *first = submit(ex, job_gate, gate);
   loom_future *rest[5];
   for (long i = 0; i < 5; i++) rest[i] = submit(ex, job_mul2, (void *)i);
-  double t0 = loom_now();
   LT_RC(loom_executor_shutdown(ex, false, false), 0);
-  LT_CHECK(loom_now() - t0 < 5.0, "shutdown(wait=false) returned at once");
+  /* It returned while the first job still waits for the gate. */
   assert_false(loom_future_done(first));
   loom_future_set_result(gate, NULL, NULL);
   LT_RC(loom_executor_shutdown(ex, true, false), 0);
