@@ -268,20 +268,25 @@ size_t loom_queue_unfinished(const loom_queue *q) {
 
 int loom_queue_shutdown(loom_queue *q, bool immediate) {
   if (!q) return LOOM_EINVAL;
+  loom__qstore dropped = {0};
   loom__lock_acquire(&q->mu);
   q->shutdown = true;
-  if (immediate) {
-    while (q->store.len) {
-      void *item = loom__qstore_pop(&q->store);
-      if (q->item_dtor) q->item_dtor(item);
-      if (q->unfinished) q->unfinished--;
-    }
+  if (immediate && q->store.len) {
+    /* Detach the items; the destructor runs after the lock is dropped (it is
+     * user code and might touch the queue).  No put is accepted any more, so
+     * the store stays empty. */
+    dropped = q->store;
+    q->store.ring = NULL;
+    q->store.heap = NULL;
+    q->store.len = q->store.cap = q->store.head = 0;
+    q->unfinished = q->unfinished > dropped.len ? q->unfinished - dropped.len : 0;
     publish_len(q);
     if (q->unfinished == 0) loom__wlist_fire_all(&q->joiners, 0);
   }
   loom__wlist_fire_all(&q->getters, LOOM_ECLOSED);
   loom__wlist_fire_all(&q->putters, LOOM_ECLOSED);
   loom__lock_release(&q->mu);
+  loom__qstore_fini(&dropped, q->item_dtor);
   return 0;
 }
 
