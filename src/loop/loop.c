@@ -237,6 +237,7 @@ static int loop_enter(loom_loop *loop) {
 
 static void loop_leave(loom_loop *loop) {
   atomic_store(&loop->stop_req, false);
+  atomic_store(&loop->ruc_done, false);
   loom__tls_loop = NULL;
   atomic_store(&loop->running, false);
 }
