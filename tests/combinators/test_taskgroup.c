@@ -210,3 +210,45 @@ LOOM_TEST(taskgroup, needs_a_task) {
   assert_null(g);
   loom_task_group_destroy(NULL);
 }
+
+/* Children may spawn more children into the group, even while the parent
+ * already waits; the group waits for those too. */
+typedef struct nest {
+  loom_task_group *g;
+  int depth, spawned, finished;
+} nest;
+
+static int nester(loom_future *self, void *arg) {
+  nest *n = arg;
+  int rc = loom_sleep(0.1);
+  if (rc) return rc;
+  if (n->spawned < 7) {
+    n->spawned++;
+    rc = loom_task_group_spawn(n->g, nester, n, NULL, NULL);
+  }
+  n->finished++;
+  return rc;
+}
+
+static int nest_parent(loom_future *self, void *arg) {
+  nest *n = arg;
+  LT_RC(loom_task_group_create(&n->g), 0);
+  n->spawned = 1;
+  LT_RC(loom_task_group_spawn(n->g, nester, n, NULL, NULL), 0);
+  int rc = loom_task_group_wait(n->g, 0);
+  loom_task_group_destroy(n->g);
+  return rc;
+}
+
+LOOM_TEST(taskgroup, children_spawn_children) {
+  loom_loop *l = ts_loop(true);
+  nest n = {0};
+  double t0 = loom_loop_time(l);
+  loom_future *t = ts_run(l, nest_parent, &n, "nest");
+  LT_RC(loom_future_result(t, 0, NULL), 0);
+  assert_int_equal(n.spawned, 7);
+  assert_int_equal(n.finished, 7);
+  assert_true(loom_loop_time(l) - t0 >= 0.7 - 1e-9);
+  loom_future_release(t);
+  loom_loop_destroy(l);
+}
