@@ -8,7 +8,9 @@
 #include "loom/debug.h"
 #include "loom/future.h"
 #include "loom/executor.h"
+#include "loom/thread_pool.h"
 #include "loom/loop.h"
 #include "loom/task.h"
+#include "loom/combinators.h"
 
 #endif
