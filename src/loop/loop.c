@@ -41,8 +41,10 @@ int64_t loom__loop_deadline(const loom_loop *loop, int64_t mono_deadline) {
   if (mono_deadline == INT64_MAX) return INT64_MAX;
   if (!loop->virtual_clock) return mono_deadline + loop->clock_offset;
   /* Virtual time stands still while callbacks run: measure the wait from
-   * the real time at which virtual time was last set, so real time spent in
-   * this iteration never shortens it. */
+   * the real time at which the running callback started (real_anchor), so
+   * real time spent in this iteration never shortens it.  What is left (the
+   * real time this callback spent before asking) lengthens it by a few
+   * microseconds; the timer pass absorbs that (timer.c, VIRTUAL_SLACK_NS). */
   int64_t left = mono_deadline - loop->real_anchor;
   if (left < 0) left = 0;
   return left > INT64_MAX - loop->now ? INT64_MAX : loop->now + left;
@@ -176,6 +178,9 @@ static void run_ready(loom_loop *loop) {
   loop->ready.head = loop->ready.tail = NULL;
   while (cb) {
     loom__callback *next = cb->next; /* cb may be freed by its own fn */
+    /* Virtual clock: real time spent by earlier callbacks must not show in
+     * the deadlines this one computes (see loom__loop_deadline). */
+    if (LOOM__UNLIKELY(loop->virtual_clock)) loop->real_anchor = loom_now_ns();
     if (LOOM__UNLIKELY(loop->slow_ns)) {
       int64_t t0 = loom_now_ns();
       cb->fn(cb);
@@ -237,6 +242,7 @@ static int loop_enter(loom_loop *loop) {
 
 static void loop_leave(loom_loop *loop) {
   atomic_store(&loop->stop_req, false);
+  atomic_store(&loop->ruc_done, false);
   loom__tls_loop = NULL;
   atomic_store(&loop->running, false);
 }

@@ -252,6 +252,9 @@ LOOM_TEST(loop, virtual_clock_hour_timer_is_instant) {
   loom_loop_destroy(loop);
 }
 
+static int icb_counter;
+static void count_cb(void *arg) { icb_counter++; }
+
 /* run_until_complete on a future completed by a loop callback. */
 static void finish_future(void *arg) { loom_future_set_result(arg, (void *)(intptr_t)42, NULL); }
 
@@ -266,6 +269,14 @@ LOOM_TEST(loop, run_until_complete_local) {
   assert_int_equal((intptr_t)v, 42);
   /* Already done: returns after one iteration. */
   LT_RC(loom_loop_run_until_complete(loop, f), 0);
+  /* Afterwards the loop sleeps (jumps) normally again: a later timer fires
+   * after one blocking iteration instead of the loop spinning. */
+  icb_counter = 0;
+  LT_RC(loom_call_later(loop, 10.0, count_cb, NULL, NULL), 0);
+  double t0 = loom_loop_time(loop);
+  LT_RC(loom__loop_run_once(loop, false), 0);
+  assert_int_equal(icb_counter, 1);
+  assert_true(loom_loop_time(loop) - t0 >= 10.0 - 1e-6);
   LT_RC(loom_loop_run_until_complete(loop, NULL), LOOM_EINVAL);
   loom_future_release(f);
   loom_loop_destroy(loop);
