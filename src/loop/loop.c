@@ -28,6 +28,7 @@ _Thread_local loom_loop *loom__tls_loop;
 loom__callback loom__inbox_closed;
 
 enum { EVENT_BATCH = 256 };
+#define TIMER_SLACK_NS ((int64_t)100000) /* 100 us */
 
 /* ---- clock ---------------------------------------------------------------- */
 
@@ -200,7 +201,12 @@ static int64_t poll_timeout(loom_loop *loop, bool nowait) {
   int64_t next = loom__timers_next(loop);
   if (next == INT64_MAX) return -1;
   int64_t left = next - loom__loop_now(loop);
-  return left > 0 ? left : 0;
+  if (left <= 0) return 0;
+  if (loop->virtual_clock) return left; /* exact: the clock jumps by it */
+  /* Timer slack: sleep in whole TIMER_SLACK_NS steps (rounded up, so never
+   * early).  Waking for every timer of a dense schedule would cost a system
+   * call each; this way one wake-up fires every timer of the window. */
+  return (left + TIMER_SLACK_NS - 1) / TIMER_SLACK_NS * TIMER_SLACK_NS;
 }
 
 static int poll_events(loom_loop *loop, int64_t timeout, loom__poll_event *ev) {
