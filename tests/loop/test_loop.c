@@ -2,6 +2,7 @@
  * accuracy, cancellation), stop / run_forever, run_until_complete, close
  * while running, the virtual clock and the stall detector.  Semantics from
  * CPython's test_asyncio/test_base_events.py and test_events.py. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,6 +155,60 @@ LOOM_TEST(loop, call_at_uses_loop_time) {
   assert_int_equal(r.n, 1);
   LT_CHECK(r.at[0] >= t0 + 2.0, "ran at %.6f, due %.6f", r.at[0], t0 + 2.0);
   loom_handle_release(h);
+  loom_loop_destroy(loop);
+}
+
+/* Negative and NaN delays and past deadlines run at once (in order); an
+ * infinite delay never runs but can be cancelled. */
+LOOM_TEST(loop, odd_delays) {
+  loom_loop *loop = mk(true);
+  rec r = {.loop = loop};
+  item it[4] = {{&r, 0}, {&r, 1}, {&r, 2}, {&r, 3}};
+  double t0 = loom_loop_time(loop);
+  loom_handle *never = NULL;
+  LT_RC(loom_call_later(loop, -5.0, note, &it[0], NULL), 0);
+  LT_RC(loom_call_later(loop, NAN, note, &it[1], NULL), 0);
+  LT_RC(loom_call_at(loop, t0 - 100.0, note, &it[2], NULL), 0);
+  LT_RC(loom_call_later(loop, INFINITY, note, &it[3], &never), 0);
+  LT_RC(loom_call_later(loop, 0.001, stop_cb, loop, NULL), 0);
+  LT_RC(loom_loop_run_forever(loop), 0);
+  assert_int_equal(r.n, 3);
+  /* The past deadline sorts first; -5 and NaN both mean "now", in order. */
+  assert_int_equal(r.order[0], 2);
+  assert_int_equal(r.order[1], 0);
+  assert_int_equal(r.order[2], 1);
+  assert_true(r.at[2] - t0 < 1e-6); /* no time passed for them */
+  loom_handle_cancel(never);
+  loom_handle_release(never);
+  LT_RC(loom_call_later(NULL, 1, note, &it[0], NULL), LOOM_EINVAL);
+  LT_RC(loom_call_soon(loop, NULL, NULL, NULL), LOOM_EINVAL);
+  loom_loop_destroy(loop);
+}
+
+/* A timer callback re-arming itself for "now" does not starve fds and
+ * callbacks: it runs once per iteration. */
+typedef struct rearm {
+  loom_loop *loop;
+  int timer_runs, soon_runs;
+} rearm;
+static void rearm_timer(void *arg) {
+  rearm *r = arg;
+  if (++r->timer_runs < 1000) loom_call_later(r->loop, 0, rearm_timer, r, NULL);
+}
+static void soon_counter(void *arg) {
+  rearm *r = arg;
+  if (++r->soon_runs == 10) loom_loop_stop(r->loop);
+  else loom_call_soon(r->loop, soon_counter, r, NULL);
+}
+
+LOOM_TEST(loop, zero_delay_rearm_does_not_starve) {
+  loom_loop *loop = mk(false);
+  rearm r = {.loop = loop};
+  LT_RC(loom_call_later(loop, 0, rearm_timer, &r, NULL), 0);
+  LT_RC(loom_call_soon(loop, soon_counter, &r, NULL), 0);
+  LT_RC(loom_loop_run_forever(loop), 0);
+  assert_int_equal(r.soon_runs, 10);
+  LT_CHECK(r.timer_runs <= 11, "the timer ran %d times in 10 iterations", r.timer_runs);
   loom_loop_destroy(loop);
 }
 
