@@ -51,6 +51,14 @@ static double proc_cpu_s(long pid) {
   return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* This process's user + system CPU time in seconds. */
+static double self_cpu_s(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
 static int connect_one(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return -1;
@@ -115,7 +123,7 @@ int main(int argc, char **argv) {
     epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev);
     if (send_req(&conns[i], size) < 0) return 1;
   }
-  double start = bench_now(), t0 = 0, end = start + warmup + duration, cpu0 = 0;
+  double start = bench_now(), t0 = 0, end = start + warmup + duration, cpu0 = 0, self0 = 0;
   long long done = 0, counted = 0;
   struct epoll_event evs[256];
   for (;;) {
@@ -124,6 +132,7 @@ int main(int argc, char **argv) {
       t0 = now; /* warm-up over: start counting */
       counted = 0;
       cpu0 = pid ? proc_cpu_s(pid) : 0;
+      self0 = self_cpu_s();
     }
     if (now >= end || counted >= max_req) break;
     int k = epoll_wait(ep, evs, 256, 100);
@@ -143,13 +152,15 @@ int main(int argc, char **argv) {
     }
   }
   double elapsed = bench_now() - t0;
-  double cpu1 = pid ? proc_cpu_s(pid) : 0;
+  double cpu1 = pid ? proc_cpu_s(pid) : 0, self1 = self_cpu_s();
   if (counted == 0 || !t0) {
     fprintf(stderr, "loadgen: no request completed\n");
     return 1;
   }
   bench_result("rate", (double)counted / elapsed);
   if (pid && cpu0 >= 0 && cpu1 >= 0) bench_result("server_us_per_req", (cpu1 - cpu0) * 1e6 / (double)counted);
+  /* This client's own CPU per request: near 1e6 / rate means it saturated its core. */
+  bench_result("client_us_per_req", (self1 - self0) * 1e6 / (double)counted);
   for (int i = 0; i < nconns; i++) close(conns[i].fd);
   close(ep);
   return 0;

@@ -39,8 +39,7 @@ typedef struct loom__future_ops {
   const char *(*label)(const loom_future *f);
 } loom__future_ops;
 
-/* Laid out to fit 120 bytes: glibc then serves it from a fast bin (chunks
- * up to 128 bytes), which halves the cost of malloc + free per future. */
+/* Laid out to fit the 128-byte slots of future_alloc.c (120 bytes). */
 struct loom_future {
   _Atomic uint32_t refs;
   _Atomic uint8_t state;        /* loom_future_state */
@@ -64,6 +63,11 @@ struct loom_future {
   void *producer;               /* the executor or task that owns the job */
   uintptr_t producer_data;      /* free for the producer's use */
 };
+
+/* Storage for one loom_future (future_alloc.c): NULL when out of memory
+ * (an ALLOC fault point).  Freed with loom__future_free. */
+void *loom__future_alloc(void);
+void loom__future_free(void *p);
 
 /* Initialise caller-provided storage (embedded futures) as a pending future
  * with one reference and the given hooks. Counts as a live future. */

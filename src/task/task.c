@@ -252,10 +252,10 @@ int loom_task_uncancel(loom_future *f) {
 static void task_free_op(loom_future *f) {
   loom__task *t = (loom__task *)f;
   if (!t->finished)
-    loom__report("loom: task '%s' destroyed while still pending", loom__task_name(t));
+    loom__report("task '%s' destroyed while still pending", loom__task_name(t));
   else if (f->err && f->err != LOOM_ECANCELLED &&
            !atomic_load_explicit(&f->retrieved, memory_order_relaxed))
-    loom__report("loom: task '%s' failed and nobody retrieved its error: %s (%s)",
+    loom__report("task '%s' failed and nobody retrieved its error: %s (%s)",
                  loom__task_name(t), t->err_copy ? t->err_copy : loom_strerror(f->err),
                  loom_err_name(f->err));
   loom__free(atomic_load(&t->name));

@@ -31,6 +31,7 @@ loom__task_loop *loom__task_loop_get(loom_loop *loop, bool create, int *err) {
     *err = rc;
     return NULL;
   }
+  (void)loom__coro_overflow_setup(); /* best effort: names overflowing tasks */
   tl->loop = loop;
   tl->stack_size = loom__stack_pool_size(tl->pool);
   loom__loop_hooks hooks = {.close = on_close, .running_name = on_stall, .ctx = tl};
@@ -95,7 +96,7 @@ static void unwind(loom_loop *loop, loom__task_loop *tl) {
 static void abandon(loom__task_loop *tl) {
   while (tl->head) {
     loom__task *t = tl->head;
-    loom__report("loom: task '%s' did not finish after its loop was closed and "
+    loom__report("task '%s' did not finish after its loop was closed and "
                  "cancelled it; abandoned with its stack", loom__task_name(t));
     loom__task_unlink(tl, t);
     t->finished = true;
@@ -111,7 +112,7 @@ static void on_close(loom_loop *loop, void *ctx) {
   if (tl->head) {
     for (loom__task *t = tl->head; t; t = t->next)
       if (t->started)
-        loom__report("loom: task '%s' still pending when its loop closed: cancelling it",
+        loom__report("task '%s' still pending when its loop closed: cancelling it",
                      loom__task_name(t));
     cancel_all(tl);
     unwind(loop, tl);
@@ -135,7 +136,7 @@ static void report_stack(loom__task *t) {
   fclose(f);
   if (n > 0 && buf) {
     char *save = NULL;
-    loom__report("loom: stack of task '%s' now:", loom__task_name(t));
+    loom__report("stack of task '%s' now:", loom__task_name(t));
     for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
       loom__report("%s", line);
   }

@@ -209,6 +209,32 @@ def test_quick_and_only():
     check(len(data[0]["systems"][0]["values"]["rate"]) == 4, "--runs 4 runs four times")
 
 
+def test_requires_vars_and_sizes():
+    """"requires" (a wrapper's server missing -> loom not built yet), "vars" and
+    "quick_vars" substitutions, and a peer's own smaller "n" shown in its row."""
+    t = Tree()
+    t.workload("W8", [
+        dict(t.system("loom", "rate", "N"), requires=["{build}/bench/no_such_server"]),
+        t.system("peer", "rate", "N"),
+        t.system("small peer", "rate", "N", n=100),
+        t.system("var peer", "{sleep}", "5"),
+    ], vars={"sleep": "rate"}, quick_vars={"sleep": "rate"})
+    rc, out, err = t.run()
+    r = t.row(out, "W8", "loom")
+    check(rc == 0 and r is not None and r[2] == "not built yet",
+          f"a missing required file makes loom 'not built yet': {r}")
+    r = t.row(out, "W8", "peer")
+    check(r is not None and r[2] == "1,000", f"the workload's n reaches the command: {r}")
+    r = t.row(out, "W8", "small peer (n = 100)")
+    check(r is not None and r[2] == "100.0", f"a peer's own n is used and shown: {r}")
+    r = t.row(out, "W8", "var peer")
+    check(r is not None and r[2] == "5.00", f"a workload var is substituted: {r}")
+    rc, out, err = t.run("--quick")
+    r = t.row(out, "W8", "small peer")
+    check(r is not None and r[2] == "10.00",
+          f"quick mode: the smaller of quick_n and the peer's n, same as the others: {r}")
+
+
 def test_real_workloads_parse():
     """The project's own workload files are valid and name a loom system."""
     wdir = os.path.join(SRC, "bench", "workloads")
@@ -226,7 +252,7 @@ def test_real_workloads_parse():
 
 def main():
     for t in (test_medians_and_ratios, test_unavailable, test_loom_states, test_quick_and_only,
-              test_real_workloads_parse):
+              test_requires_vars_and_sizes, test_real_workloads_parse):
         try:
             t()
         except Exception as e:  # a crash in a case is a failure, not a skipped case
