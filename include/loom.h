@@ -8,6 +8,7 @@
 #include "loom/debug.h"
 #include "loom/future.h"
 #include "loom/executor.h"
+#include "loom/thread_pool.h"
 #include "loom/process.h"
 
 #endif
