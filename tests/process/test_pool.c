@@ -308,3 +308,55 @@ LOOM_TEST(process_pool, bad_arguments) {
         LOOM_EINVAL);
   loom_executor_destroy(ex);
 }
+
+/* The generic executor map (futures area) runs on a process pool too (one
+ * job per item: its chunk jobs carry raw pointers, so chunked maps on a
+ * process pool go through loom_process_pool_map); process futures mix with
+ * thread-pool futures in wait and as_completed. */
+LOOM_TEST(process_pool, generic_map_and_mixing) {
+  pt_snap s = pt_begin();
+  loom_executor *pp, *tp;
+  LT_RC(loom_process_pool_create(&pp, &(loom_process_pool_options){.max_workers = 2}), 0);
+  LT_RC(loom_thread_pool_create(&tp, NULL), 0);
+  void *items[300];
+  for (long i = 0; i < 300; i++) items[i] = (void *)i;
+  size_t chunks[] = {1};
+  for (int c = 0; c < 1; c++) {
+    loom_map *m;
+    loom_map_options o = {.chunksize = chunks[c]};
+    LT_RC(loom_executor_map(pp, twice, items, 300, 60, &o, &m), 0);
+    void *v;
+    long k = 0;
+    int rc;
+    while ((rc = loom_map_next(m, &v)) == 0) {
+      LT_CHECK((long)v == 2 * k, "chunksize %zu item %ld gave %ld", chunks[c], k, (long)v);
+      k++;
+    }
+    LT_RC(rc, LOOM_ESTOP);
+    LT_CHECK(k == 300, "%ld items", k);
+    loom_map_destroy(m);
+  }
+  loom_future *fs[4];
+  LT_RC(loom_executor_submit(pp, sleep_ms, (void *)300L, &fs[0]), 0);
+  LT_RC(loom_executor_submit(tp, sleep_ms, (void *)1L, &fs[1]), 0);
+  LT_RC(loom_executor_submit(pp, twice, (void *)5L, &fs[2]), 0);
+  LT_RC(loom_executor_submit(tp, twice, (void *)6L, &fs[3]), 0);
+  loom_future *done[4], *not_done[4];
+  size_t nd, nnd;
+  LT_RC(loom_wait(fs, 4, 30, LOOM_FIRST_COMPLETED, done, &nd, not_done, &nnd), 0);
+  LT_CHECK(nd >= 1 && nd + nnd == 4, "done %zu not done %zu", nd, nnd);
+  loom_as_completed *ac;
+  LT_RC(loom_as_completed_create(fs, 4, 30, &ac), 0);
+  loom_future *f, *last = NULL;
+  int n = 0;
+  while (loom_as_completed_next(ac, &f) == 0) {
+    n++;
+    last = f;
+  }
+  LT_CHECK(n == 4 && last == fs[0], "%d yielded, the slow process job last", n);
+  loom_as_completed_destroy(ac);
+  for (int i = 0; i < 4; i++) loom_future_release(fs[i]);
+  loom_executor_destroy(tp);
+  loom_executor_destroy(pp);
+  PT_END(s);
+}
