@@ -137,37 +137,51 @@ static void inflight_push(pworker *w, loom_future *f) {
   w->n_inflight++;
 }
 
+/* Room for more jobs on worker w (0 if it takes none). */
+static int room_of(const ppool *p, const pworker *w, int depth) {
+  if (w->child.pidfd < 0 || w->retiring || w->eof || w->sock < 0) return 0;
+  int room = depth - w->n_inflight;
+  if (p->max_tasks && p->max_tasks - w->dispatched < room) room = p->max_tasks - w->dispatched;
+  return room;
+}
+
+/* The worker with room and the fewest jobs in flight, or NULL.  Spreading
+ * one job at a time keeps a slow job from having others queued behind it on
+ * one worker while another worker idles. */
+static pworker *least_loaded(ppool *p, int depth) {
+  pworker *best = NULL;
+  for (int i = 0; i < p->max_workers; i++) {
+    pworker *w = &p->w[i];
+    if (room_of(p, w, depth) > 0 && (!best || w->n_inflight < best->n_inflight)) best = w;
+  }
+  return best;
+}
+
 /* Move pending jobs to workers with room.  Jobs that were cancelled while
- * pending are collected in *drop (their futures are already final). */
+ * pending, or whose function cannot be named, are collected in *drop. */
 static void dispatch_locked(ppool *p, loom_future **drop) {
   int depth = depth_of(p);
-  for (int i = 0; i < p->max_workers && p->p_head; i++) {
-    pworker *w = &p->w[i];
-    if (w->child.pidfd < 0 || w->retiring || w->eof || w->sock < 0) continue;
-    int room = depth - w->n_inflight;
-    if (p->max_tasks && p->max_tasks - w->dispatched < room) room = p->max_tasks - w->dispatched;
-    while (room > 0 && p->p_head) {
-      loom_future *f = p->p_head;
-      p->p_head = f->job_next;
-      if (!p->p_head) p->p_tail = NULL;
-      p->n_pending--;
-      if ((f->producer_data & P_SKIP) ||
-          (!(f->producer_data & P_RUNSET) && !loom_future_set_running_or_notify_cancel(f))) {
-        f->job_next = *drop;
-        *drop = f;
-        continue;
-      }
-      f->producer_data |= P_RUNSET;
-      if (loom__pw_queue_job(w, f) < 0) { /* cannot encode: not a function of this binary */
-        f->producer_data |= P_SKIP;
-        f->job_next = *drop;
-        *drop = f;
-        continue;
-      }
-      inflight_push(w, f);
-      w->dispatched++;
-      room--;
+  pworker *w;
+  while (p->p_head && (w = least_loaded(p, depth))) {
+    loom_future *f = p->p_head;
+    p->p_head = f->job_next;
+    if (!p->p_head) p->p_tail = NULL;
+    p->n_pending--;
+    if ((f->producer_data & P_SKIP) ||
+        (!(f->producer_data & P_RUNSET) && !loom_future_set_running_or_notify_cancel(f))) {
+      f->job_next = *drop;
+      *drop = f;
+      continue;
     }
+    f->producer_data |= P_RUNSET;
+    if (loom__pw_queue_job(w, f) < 0) { /* not a function of this binary */
+      f->producer_data |= P_SKIP;
+      f->job_next = *drop;
+      *drop = f;
+      continue;
+    }
+    inflight_push(w, f);
+    w->dispatched++;
     if (p->max_tasks && w->dispatched >= p->max_tasks && !w->retiring) {
       loom__msg q = {.type = LOOM__MSG_QUIT};
       if (loom__pw_queue_msg(w, &q, NULL) == 0) w->retiring = true;
