@@ -45,6 +45,8 @@ struct loom_future {
   _Atomic uint8_t state;        /* loom_future_state */
   _Atomic bool cancel_req;      /* the cancel token */
   _Atomic bool taken;           /* result ownership moved to a caller */
+  _Atomic bool retrieved;       /* outcome read (result/error/exception): tasks
+                                   report failures nobody retrieved */
   loom__lock lock;              /* guards everything below */
   int err;                      /* 0, the error code, or LOOM_ECANCELLED */
   void *value;                  /* result */
