@@ -174,7 +174,9 @@ static void dispatch_locked(ppool *p, loom_future **drop) {
       continue;
     }
     f->producer_data |= P_RUNSET;
-    if (loom__pw_queue_job(w, f) < 0) { /* not a function of this binary */
+    int rc = loom__pw_queue_job(w, f);
+    if (rc < 0) { /* not a function of this binary, or out of memory */
+      if (rc == LOOM_ENOMEM) loom_future_set_error(f, LOOM_ENOMEM, NULL);
       f->producer_data |= P_SKIP;
       f->job_next = *drop;
       *drop = f;
@@ -251,14 +253,15 @@ static loom_future *inflight_take(pworker *w, uint64_t id) {
 
 static void complete_bytes(pworker *w, loom_future *f, const loom__msg *h, const char *inl) {
   if (!(h->flags & LOOM__F_MEMFD)) {
-    loom_future_set_result_bytes(f, inl, h->len);
+    if (loom_future_set_result_bytes(f, inl, h->len) == LOOM_ENOMEM)
+      loom_future_set_error(f, LOOM_ENOMEM, NULL);
     return;
   }
   int fd = loom__pw_take_fd(w);
   void *m = fd >= 0 ? loom__memfd_map(fd, h->len) : NULL;
-  if (m)
-    loom_future_set_result_bytes(f, m, h->len);
-  else
+  if (m && loom_future_set_result_bytes(f, m, h->len) == LOOM_ENOMEM)
+    loom_future_set_error(f, LOOM_ENOMEM, NULL);
+  else if (!m)
     loom_future_set_error(f, LOOM_EBROKEN, "the result's shared memory was lost");
   loom__memfd_unmap(m, h->len);
   if (fd >= 0) close(fd);
@@ -326,6 +329,9 @@ static void drain_socket(ppool *p, int slot) {
     if (rc <= 0) { /* end of stream or error: the death follows on the pidfd */
       w->eof = true;
       epoll_ctl(p->ep, EPOLL_CTL_DEL, w->sock, NULL);
+      /* We can no longer hear from it (out of memory): end it, so that its
+       * death settles its jobs instead of leaving them hanging. */
+      if (rc < 0) loom__child_signal(&w->child, SIGKILL);
     }
     handle_messages(p, w);
   }
@@ -529,8 +535,9 @@ static void flush_all(ppool *p) {
     if (w->child.pidfd < 0 || w->sock < 0 || w->eof) continue;
     int rc = loom__pw_flush(w);
     bool want = rc == 1;
-    if (rc < 0) { /* the worker is going away: its death will settle things */
+    if (rc < 0) { /* the worker is going away (or must): its death settles things */
       w->out_pos = w->out_len = 0;
+      loom__child_signal(&w->child, SIGKILL);
     }
     if (want != w->want_out) {
       struct epoll_event ev = {.events = EPOLLIN | (want ? EPOLLOUT : 0),
