@@ -207,6 +207,14 @@ loom_mpqueue *loom_mpqueue_shared(size_t index);
 /* Free the queue (this process's ends). NULL is ignored. */
 void loom_mpqueue_destroy(loom_mpqueue *q);
 
+/* Python's multiprocessing.Pipe: two connected ends, each a loom_mpqueue
+ * (put, get, close_writer, destroy; shared with children like a queue).
+ * duplex: what is put on one end is got from the other, both ways; else *a
+ * only gets and *b only puts.  close_writer on a duplex end shuts its
+ * sending direction down for every process holding that end (the reading
+ * direction stays open).  Returns 0, LOOM_EINVAL, LOOM_ENOMEM, -errno. */
+int loom_mppipe_create(loom_mpqueue **a, loom_mpqueue **b, bool duplex);
+
 #ifdef __cplusplus
 }
 #endif

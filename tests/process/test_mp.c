@@ -234,3 +234,56 @@ LOOM_TEST(mp_pool, map_order_chunks_unordered) {
   loom_executor_destroy(ex);
   PT_END(s);
 }
+
+/* Child side of the pipe test: shared 0 = its duplex end, 1 = the read end
+ * of a one-way pipe, 2 = that pipe's write end (closed here: only the parent
+ * writes).  Echo upper-cased duplex messages; then count the one-way
+ * messages until end of stream and send the count back. */
+static int pipe_child(const void *arg, size_t len) {
+  loom_mpqueue *duplex = loom_mpqueue_shared(0), *in = loom_mpqueue_shared(1);
+  loom_mpqueue_close_writer(loom_mpqueue_shared(2));
+  char buf[64];
+  size_t n;
+  for (int i = 0; i < 3; i++) {
+    if (loom_mpqueue_get(duplex, buf, sizeof buf, &n, 30) < 0) return 1;
+    for (size_t k = 0; k < n; k++) buf[k] = (char)(buf[k] >= 'a' && buf[k] <= 'z' ? buf[k] - 32 : buf[k]);
+    if (loom_mpqueue_put(duplex, buf, n, 30) < 0) return 2;
+  }
+  int count = 0, rc;
+  while ((rc = loom_mpqueue_get(in, buf, sizeof buf, &n, 30)) == 0) count++;
+  if (rc != LOOM_ESTOP) return 3;
+  return loom_mpqueue_put(duplex, &count, sizeof count, 30) < 0 ? 4 : 0;
+}
+
+LOOM_TEST(mp_pipe, duplex_and_one_way) {
+  pt_snap s = pt_begin();
+  loom_mpqueue *mine, *theirs, *rd, *wr;
+  LT_RC(loom_mppipe_create(&mine, &theirs, true), 0);
+  LT_RC(loom_mppipe_create(&rd, &wr, false), 0);
+  char buf[64];
+  size_t n;
+  LT_RC(loom_mpqueue_put(rd, "x", 1, 1), LOOM_ECLOSED);        /* a: receive only */
+  LT_RC(loom_mpqueue_get(wr, buf, sizeof buf, &n, 0), LOOM_ECLOSED); /* b: send only */
+  loom_mpqueue *share[3] = {theirs, rd, wr};
+  loom_process *p;
+  LT_RC(loom_process_start(&p, pipe_child, NULL, 0, share, 3), 0);
+  const char *words[3] = {"alpha", "beta", "gamma"}, *upper[3] = {"ALPHA", "BETA", "GAMMA"};
+  for (int i = 0; i < 3; i++) {
+    LT_RC(loom_mpqueue_put(mine, words[i], strlen(words[i]), 10), 0);
+    LT_RC(loom_mpqueue_get(mine, buf, sizeof buf, &n, 30), 0);
+    LT_CHECK(n == strlen(upper[i]) && memcmp(buf, upper[i], n) == 0, "echo %d: '%.*s'", i, (int)n, buf);
+  }
+  for (int i = 0; i < 50; i++) LT_RC(loom_mpqueue_put(wr, &i, sizeof i, 10), 0);
+  loom_mpqueue_close_writer(wr); /* the child's copy is closed too: end of stream */
+  int count = -1;
+  LT_RC(loom_mpqueue_get(mine, &count, sizeof count, &n, 30), 0);
+  LT_CHECK(count == 50, "the child counted %d one-way messages", count);
+  LT_RC(loom_process_join(p, 30), 0);
+  LT_RC(loom_process_exitcode(p), 0);
+  loom_process_destroy(p);
+  loom_mpqueue_destroy(mine);
+  loom_mpqueue_destroy(theirs);
+  loom_mpqueue_destroy(rd);
+  loom_mpqueue_destroy(wr);
+  PT_END(s);
+}
