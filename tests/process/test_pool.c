@@ -360,3 +360,33 @@ LOOM_TEST(process_pool, generic_map_and_mixing) {
   loom_executor_destroy(pp);
   PT_END(s);
 }
+
+/* Names registered from a constructor exist in the workers too. */
+static int triple(loom_future *self, void *arg) {
+  return loom_future_set_result(self, (void *)((long)arg * 3), NULL);
+}
+LOOM_PROCESS_REGISTER(triple)
+
+static int call_by_name(loom_future *self, void *arg) {
+  loom_fn fn = loom_process_lookup("triple");
+  if (!fn) return loom_future_set_error(self, LOOM_ENOENT, "triple is not registered here");
+  return fn(self, arg);
+}
+
+LOOM_TEST(process_pool, name_registry) {
+  pt_snap s = pt_begin();
+  LT_CHECK(loom_process_lookup("triple") == triple, "lookup in the parent");
+  LT_RC(loom_process_register("triple", twice), LOOM_EEXIST);
+  LT_RC(loom_process_register("", twice), LOOM_EINVAL);
+  LT_CHECK(loom_process_lookup("no-such-name") == NULL, "unknown name");
+  loom_executor *ex;
+  LT_RC(loom_process_pool_create(&ex, &(loom_process_pool_options){.max_workers = 1}), 0);
+  loom_future *f;
+  LT_RC(loom_executor_submit(ex, call_by_name, (void *)14L, &f), 0);
+  void *v;
+  LT_RC(loom_future_result(f, 30, &v), 0);
+  LT_CHECK((long)v == 42, "by name in the worker: %ld", (long)v);
+  loom_future_release(f);
+  loom_executor_destroy(ex);
+  PT_END(s);
+}
