@@ -6,9 +6,9 @@
  *   submit  one job per path (the path crosses as bytes), printing each path
  *           as it finishes with as_completed; a failing job is reported and
  *           the others go on
- *   loop    the same from a coroutine task on the event loop: the task waits
- *           on as_completed and only the task suspends (a ticker task keeps
- *           running meanwhile)
+ *   loop    from a coroutine task on the event loop: run_in_executor on the
+ *           process pool for each file index, then as_completed in the task -
+ *           only the task suspends (a ticker task keeps running meanwhile)
  *
  * Each FILE becomes FILE.<way>.enc in the format of `openssl enc
  * -aes-256-cbc -pbkdf2` ("Salted__", 8 random salt bytes, then the
@@ -99,7 +99,8 @@ static int encrypt_file(const char *path, const char *way, char *err, size_t cap
   return ok ? 0 : -1;
 }
 
-/* Way 1 job: the i-th file of EX01_DIR (listed once per worker). */
+/* Ways 1 and 3 job: arg = (way << 32) | i, way 0 map, 1 loop: the i-th file
+ * of EX01_DIR (listed once per worker). */
 static int encrypt_index(loom_future *self, void *arg) {
   static paths files;
   static bool listed;
@@ -107,20 +108,20 @@ static int encrypt_index(loom_future *self, void *arg) {
     sorted_files(getenv("EX01_DIR") ? getenv("EX01_DIR") : ".", &files);
     listed = true;
   }
-  size_t i = (size_t)arg;
+  size_t i = (size_t)arg & 0xffffffffu;
+  const char *way = ((size_t)arg >> 32) ? "loop" : "map";
   char err[128];
   if (i >= files.n) return loom_future_set_error(self, LOOM_ENOENT, "no file %zu", i);
-  if (encrypt_file(files.v[i], "map", err, sizeof err) < 0)
+  if (encrypt_file(files.v[i], way, err, sizeof err) < 0)
     return loom_future_set_error(self, LOOM_EFAILED, "%s", err);
   return 0;
 }
 
-/* Ways 2 and 3 job: the path arrives as bytes. */
+/* Way 2 job: the path arrives as bytes. */
 static int encrypt_path(loom_future *self, void *arg) {
   char path[4096], err[128];
   snprintf(path, sizeof path, "%.*s", (int)loom_future_arg_size(self), (const char *)arg);
-  const char *way = path[0] == 'L' ? "loop" : "submit"; /* first byte: the way */
-  if (encrypt_file(path + 1, way, err, sizeof err) < 0)
+  if (encrypt_file(path, "submit", err, sizeof err) < 0)
     return loom_future_set_error(self, LOOM_EFAILED, "%s", err);
   return 0;
 }
@@ -147,12 +148,10 @@ static int way_map(loom_executor *pool, const paths *files) {
   return bad;
 }
 
-static int submit_all(loom_executor *pool, const paths *files, char way, loom_future **fs) {
-  for (size_t i = 0; i < files->n; i++) {
-    char buf[4200];
-    int n = snprintf(buf, sizeof buf, "%c%s", way, files->v[i]);
-    if (loom_executor_submit_bytes(pool, encrypt_path, buf, (size_t)n, &fs[i]) < 0) return -1;
-  }
+static int submit_all(loom_executor *pool, const paths *files, loom_future **fs) {
+  for (size_t i = 0; i < files->n; i++)
+    if (loom_executor_submit_bytes(pool, encrypt_path, files->v[i], strlen(files->v[i]), &fs[i]) < 0)
+      return -1;
   return 0;
 }
 
@@ -179,7 +178,7 @@ static int report(const char *way, const paths *files, loom_future **fs) {
 
 static int way_submit(loom_executor *pool, const paths *files) {
   loom_future **fs = calloc(files->n + 1, sizeof *fs);
-  int bad = submit_all(pool, files, 'S', fs) < 0 ? 1 : report("submit", files, fs);
+  int bad = submit_all(pool, files, fs) < 0 ? 1 : report("submit", files, fs);
   for (size_t i = 0; i < files->n; i++) loom_future_release(fs[i]);
   free(fs);
   return bad;
@@ -207,7 +206,11 @@ static int loop_main(loom_future *self, void *arg) {
   loom_future *tick;
   if (loom_task_spawn(loom_task_loop(self), ticker, c, "ticker", &tick) < 0) return LOOM_ENOMEM;
   loom_future **fs = calloc(c->files->n + 1, sizeof *fs);
-  c->bad = submit_all(c->pool, c->files, 'L', fs) < 0 ? 1 : report("loop", c->files, fs);
+  int rc = 0;
+  for (size_t i = 0; i < c->files->n && rc == 0; i++)
+    rc = loom_run_in_executor(loom_task_loop(self), c->pool, encrypt_index,
+                              (void *)(((size_t)1 << 32) | i), &fs[i]);
+  c->bad = rc < 0 ? 1 : report("loop", c->files, fs);
   for (size_t i = 0; i < c->files->n; i++) loom_future_release(fs[i]);
   free(fs);
   c->done = true;
