@@ -302,22 +302,23 @@ static void on_init_answer(ppool *p, pworker *w, const loom__msg *h) {
   set_broken(p, LOOM_EBROKEN, msg);
 }
 
+/* Handle every complete message in the worker's input buffer. */
 static void handle_messages(ppool *p, pworker *w) {
-    size_t total;
-    unsigned long done = 0;
-    const loom__msg *h;
-    while ((h = loom__pw_next(w, &total))) {
-      if (h->type == LOOM__MSG_RESULT) {
-        on_result(p, w, h);
-        done++;
-      } else if (h->type == LOOM__MSG_INIT_OK || h->type == LOOM__MSG_INIT_FAIL) {
-        on_init_answer(p, w, h);
-      }
-      loom__pw_consume(w, total);
+  size_t total;
+  unsigned long done = 0;
+  const loom__msg *h;
+  while ((h = loom__pw_next(w, &total))) {
+    if (h->type == LOOM__MSG_RESULT) {
+      on_result(p, w, h);
+      done++;
+    } else if (h->type == LOOM__MSG_INIT_OK || h->type == LOOM__MSG_INIT_FAIL) {
+      on_init_answer(p, w, h);
     }
-    pthread_mutex_lock(&p->lock);
-    p->stats.completed += done;
-    pthread_mutex_unlock(&p->lock);
+    loom__pw_consume(w, total);
+  }
+  pthread_mutex_lock(&p->lock);
+  p->stats.completed += done;
+  pthread_mutex_unlock(&p->lock);
 }
 
 /* Read and handle everything the worker sent. */
