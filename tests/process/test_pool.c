@@ -390,3 +390,29 @@ LOOM_TEST(process_pool, name_registry) {
   loom_executor_destroy(ex);
   PT_END(s);
 }
+
+/* A short job's result does not wait for the long job its worker starts
+ * next: the worker's flusher sends it within about a millisecond. */
+LOOM_TEST(process_pool, short_result_not_held_by_long_job) {
+  pt_snap s = pt_begin();
+  loom_executor *ex;
+  LT_RC(loom_process_pool_create(&ex, &(loom_process_pool_options){.max_workers = 1}), 0);
+  /* Teach the pool that jobs are short, so it sends them in batches. */
+  loom_future *warm[200];
+  for (long i = 0; i < 200; i++) LT_RC(loom_executor_submit(ex, twice, (void *)i, &warm[i]), 0);
+  for (int i = 0; i < 200; i++) {
+    LT_RC(loom_future_wait(warm[i], 30), 0);
+    loom_future_release(warm[i]);
+  }
+  loom_future *quick, *slow;
+  LT_RC(loom_executor_submit(ex, twice, (void *)1L, &quick), 0);
+  LT_RC(loom_executor_submit(ex, sleep_ms, (void *)3000L, &slow), 0);
+  LT_RC(loom_future_wait(quick, 2.0), 0); /* well before the 3 s job ends */
+  LT_CHECK(!loom_future_done(slow), "the slow job finished early");
+  loom_future_cancel(slow);
+  LT_RC(loom_future_wait(slow, 30), 0);
+  loom_future_release(quick);
+  loom_future_release(slow);
+  loom_executor_destroy(ex);
+  PT_END(s);
+}
