@@ -416,3 +416,38 @@ LOOM_TEST(process_pool, short_result_not_held_by_long_job) {
   loom_executor_destroy(ex);
   PT_END(s);
 }
+
+/* Several pools created, used and destroyed at once from several threads
+ * (spawns racing with spawns and deaths in other pools). */
+static void *pool_life(void *arg) {
+  int *bad = arg;
+  for (int round = 0; round < 3; round++) {
+    loom_executor *ex;
+    if (loom_process_pool_create(&ex, &(loom_process_pool_options){.max_workers = 2,
+                                                                  .max_tasks_per_child = 7}) < 0) {
+      (*bad)++;
+      continue;
+    }
+    loom_future *fs[50];
+    for (long i = 0; i < 50; i++)
+      if (loom_executor_submit(ex, twice, (void *)i, &fs[i]) < 0) fs[i] = NULL;
+    for (long i = 0; i < 50; i++) {
+      void *v = NULL;
+      if (!fs[i] || loom_future_result(fs[i], 60, &v) < 0 || (long)v != 2 * i) (*bad)++;
+      loom_future_release(fs[i]);
+    }
+    loom_executor_destroy(ex);
+  }
+  return NULL;
+}
+
+LOOM_TEST_T(process_pool, pools_in_parallel, 240) {
+  pt_snap s = pt_begin();
+  pthread_t th[4];
+  int bad[4] = {0};
+  for (int i = 0; i < 4; i++) pthread_create(&th[i], NULL, pool_life, &bad[i]);
+  for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+  LT_CHECK(bad[0] + bad[1] + bad[2] + bad[3] == 0, "%d wrong results",
+           bad[0] + bad[1] + bad[2] + bad[3]);
+  PT_END(s);
+}
