@@ -45,7 +45,8 @@ static int section_busy(int workers) {
   int bad = 0;
   for (int i = 0; i < workers; i++) {
     loom_process_join(ps[i], LOOM_FOREVER);
-    bad += loom_process_exitcode(ps[i]) != 0;
+    int code = -1;
+    bad += loom_process_exitcode(ps[i], &code) != 0 || code != 0;
     loom_process_destroy(ps[i]);
   }
   double tp = (double)(loom_now_ns() - t0) / 1e9;

@@ -162,7 +162,8 @@ int main(int argc, char **argv) {
   for (int w = 0; w < workers; w++) loom_mpqueue_close_writer(share[w + 1]); /* end of stream */
   for (int w = 0; w < workers; w++) {
     loom_process_join(ps[w], 30);
-    int code = loom_process_exitcode(ps[w]);
+    int code = -1;
+    loom_process_exitcode(ps[w], &code);
     printf("worker %d exited with %d\n", w, code);
     rc |= code != 0;
     loom_process_destroy(ps[w]);

@@ -158,13 +158,13 @@ bool loom_process_is_alive(loom_process *p) {
 
 pid_t loom_process_pid(const loom_process *p) { return p ? p->child.pid : -1; }
 
-int loom_process_exitcode(loom_process *p) {
-  if (!p) return LOOM_EINVAL;
+int loom_process_exitcode(loom_process *p, int *code) {
+  if (!p || !code) return LOOM_EINVAL;
   pthread_mutex_lock(&p->lock);
   int rc = try_reap_locked(p, 0);
-  int code = rc == 0 ? p->exitcode : LOOM_EAGAIN;
+  if (rc == 0) *code = p->exitcode;
   pthread_mutex_unlock(&p->lock);
-  return code;
+  return rc == 0 ? 0 : LOOM_EAGAIN;
 }
 
 static int send_sig(loom_process *p, int sig) {

@@ -16,6 +16,18 @@ static int exit_with(const void *arg, size_t len) {
   return len == sizeof code ? code : 99;
 }
 
+/* The child's exit code, or the call's error. */
+static int exit_of(loom_process *p) {
+  int code = 12345;
+  int rc = loom_process_exitcode(p, &code);
+  return rc < 0 ? rc : code;
+}
+
+static int crash(const void *arg, size_t len) {
+  raise(SIGSEGV);
+  return 0;
+}
+
 static int sleep_forever(const void *arg, size_t len) {
   for (;;) pause();
   return 0;
@@ -29,26 +41,34 @@ LOOM_TEST(mp_process, exit_code_join_alive) {
   LT_CHECK(loom_process_pid(p) > 0, "pid %d", (int)loom_process_pid(p));
   LT_RC(loom_process_join(p, 30), 0);
   LT_CHECK(!loom_process_is_alive(p), "still alive after join");
-  LT_RC(loom_process_exitcode(p), 42);
+  LT_RC(exit_of(p), 42);
   loom_process_destroy(p);
 
   LT_RC(loom_process_start(&p, sleep_forever, NULL, 0, NULL, 0), 0);
   LT_CHECK(loom_process_is_alive(p), "a sleeping child is alive");
-  LT_RC(loom_process_exitcode(p), LOOM_EAGAIN);
+  code = 777;
+  LT_RC(loom_process_exitcode(p, &code), LOOM_EAGAIN);
+  LT_CHECK(code == 777, "exit code touched while running");
   int64_t t0 = loom_now_ns();
   LT_RC(loom_process_join(p, 0.05), LOOM_ETIMEDOUT);
   LT_CHECK(loom_now_ns() - t0 >= 49000000, "a 50 ms join took %lld ns",
            (long long)(loom_now_ns() - t0));
   LT_RC(loom_process_terminate(p), 0);
   LT_RC(loom_process_join(p, 30), 0);
-  LT_RC(loom_process_exitcode(p), -SIGTERM);
+  LT_RC(exit_of(p), -SIGTERM);
   loom_process_destroy(p);
 
   LT_RC(loom_process_start(&p, sleep_forever, NULL, 0, NULL, 0), 0);
   LT_RC(loom_process_kill(p), 0);
   LT_RC(loom_process_join(p, 30), 0);
-  LT_RC(loom_process_exitcode(p), -SIGKILL);
+  LT_RC(exit_of(p), -SIGKILL);
   LT_RC(loom_process_kill(p), 0); /* already gone: still fine */
+  loom_process_destroy(p);
+
+  /* killed by SIGSEGV: -11, not to be confused with "still running" */
+  LT_RC(loom_process_start(&p, crash, NULL, 0, NULL, 0), 0);
+  LT_RC(loom_process_join(p, 30), 0);
+  LT_RC(exit_of(p), -SIGSEGV);
   loom_process_destroy(p);
 
   /* destroy kills and reaps a child still running */
@@ -123,8 +143,7 @@ LOOM_TEST_T(mp_queue, four_producers_four_consumers, 120) {
     for (int i = 0; i < PER_PRODUCER; i++) lost += seen[p][i] == 0;
   for (int i = 0; i < PRODUCERS + CONSUMERS; i++) {
     LT_RC(loom_process_join(ps[i], 30), 0);
-    LT_CHECK(loom_process_exitcode(ps[i]) == 0, "child %d exit %d", i,
-             loom_process_exitcode(ps[i]));
+    LT_CHECK(exit_of(ps[i]) == 0, "child %d exit %d", i, exit_of(ps[i]));
     loom_process_destroy(ps[i]);
   }
   loom_mpqueue_destroy(work);
@@ -279,7 +298,7 @@ LOOM_TEST(mp_pipe, duplex_and_one_way) {
   LT_RC(loom_mpqueue_get(mine, &count, sizeof count, &n, 30), 0);
   LT_CHECK(count == 50, "the child counted %d one-way messages", count);
   LT_RC(loom_process_join(p, 30), 0);
-  LT_RC(loom_process_exitcode(p), 0);
+  LT_RC(exit_of(p), 0);
   loom_process_destroy(p);
   loom_mpqueue_destroy(mine);
   loom_mpqueue_destroy(theirs);

@@ -64,7 +64,8 @@ static int proc_round(void *ctx) {
   rc = loom_process_start(&p, child_exit3, "x", 1, &q, 1);
   if (rc == 0) {
     rc = loom_process_join(p, 30);
-    if (rc == 0) LT_CHECK(loom_process_exitcode(p) == 3, "exit code %d", loom_process_exitcode(p));
+    int code = -1;
+    if (rc == 0) LT_CHECK(loom_process_exitcode(p, &code) == 0 && code == 3, "exit code %d", code);
     loom_process_destroy(p);
   }
   loom_mpqueue_destroy(q);
