@@ -59,6 +59,10 @@ void loom__proc_child_main(const char *spec) {
   close(argfd);
   loom_process_fn fn = (loom_process_fn)loom__fn_decode(m, name_len, off);
   if (!fn) _exit(5);
+  /* A crash ends the child with its real signal (exit code -signal), even
+   * under sanitizers, which would otherwise turn it into exit status 1. */
+  static const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+  for (size_t i = 0; i < sizeof fatal / sizeof *fatal; i++) signal(fatal[i], SIG_DFL);
   int rc = fn(m ? m + name_len : "", len);
   fflush(NULL);
   _exit(rc & 0xff);
