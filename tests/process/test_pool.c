@@ -91,6 +91,19 @@ LOOM_TEST(process_pool, errors_cross) {
   loom_future_release(a);
   loom_future_release(b);
   loom_future_release(c);
+  /* A "function" that is not code of any loaded module cannot be named for
+   * a worker: a clear error for that job, and the pool goes on. */
+  static char not_code[16];
+  loom_future *d, *e;
+  LT_RC(loom_executor_submit(ex, (loom_fn)(uintptr_t)(void *)&not_code[3], NULL, &d), 0);
+  LT_RC(loom_future_error(d, 30, &msg), LOOM_EINVAL);
+  LT_CHECK(msg && strstr(msg, "not in a module"), "message '%s'", msg ? msg : "(null)");
+  LT_RC(loom_executor_submit(ex, twice, (void *)4L, &e), 0);
+  void *v;
+  LT_RC(loom_future_result(e, 30, &v), 0);
+  LT_CHECK((long)v == 8, "after a bad job: %ld", (long)v);
+  loom_future_release(d);
+  loom_future_release(e);
   loom_executor_destroy(ex);
   PT_END(s);
 }
