@@ -171,14 +171,15 @@ def expand(s, ctx):
 
 def prepare(system, ctx, allow_install):
     """Resolve a system's command line; raises Unavailable."""
-    if system.get("needs"):
-        ensure_packages(system["needs"], allow_install)
-    if system.get("go"):
-        go_build(os.path.join(ctx["src"], system["go"]), ctx["gobin"], ctx["build"])
+    # Files first: loom's program not built yet is not a missing package.
     for req in system.get("requires", []):
         path = expand(req, ctx)
         if not os.path.exists(path):
             raise Unavailable(f"missing program {path}")
+    if system.get("needs"):
+        ensure_packages(system["needs"], allow_install)
+    if system.get("go"):
+        go_build(os.path.join(ctx["src"], system["go"]), ctx["gobin"], ctx["build"])
     cmd = [expand(a, ctx) for a in system["cmd"]]
     prog = cmd[0]
     if "/" in prog:
