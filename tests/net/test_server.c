@@ -380,3 +380,46 @@ LOOM_TEST_T(server, accept_under_descriptor_exhaustion, 120) {
   close(pp[1]);
   close(rp[0]);
 }
+
+/* ---- fault injection over a whole exchange --------------------------------- */
+
+static int echo_once(loom_future *self, void *arg) {
+  loom_server *srv;
+  int rc = loom_start_server(echo_handler, NULL, "127.0.0.1", 0, NULL, &srv);
+  if (rc < 0) return rc;
+  loom_addr a;
+  loom_server_addr(srv, 0, &a);
+  loom_stream *s = NULL;
+  rc = loom_open_connection("127.0.0.1", loom_addr_port(&a), NULL, 2.0, &s);
+  if (rc == 0) rc = loom_stream_write(s, "fault\n", 6, 2.0);
+  char buf[16];
+  if (rc == 0) {
+    ssize_t n = loom_stream_readline(s, buf, sizeof buf, 2.0);
+    rc = n == 6 ? 0 : n < 0 ? (int)n : LOOM_EINCOMPLETE;
+  }
+  loom_stream_destroy(s);
+  loom_server_destroy(srv);
+  return rc;
+}
+
+static int sweep_one(void *ctx) {
+  loom_loop *loop;
+  int rc = loom_loop_create(&loop, NULL);
+  if (rc < 0) return rc;
+  loom_future *t;
+  rc = loom_task_spawn(loop, echo_once, NULL, "sweep", &t);
+  if (rc == 0) {
+    rc = loom_loop_run_until_complete(loop, t);
+    if (rc == 0) rc = loom_future_result(t, 0, NULL);
+    loom_future_release(t);
+  }
+  loom_loop_destroy(loop);
+  return rc > 0 ? 0 : rc;
+}
+
+LOOM_TEST_T(server, fault_sweep_echo_exchange, 300) {
+  loom_set_report_handler(NULL, NULL);
+  int n = loom_test_fault_sweep(sweep_one, NULL, LOOM_FAULT_ALL, 400);
+  print_message("%d runs with an injected fault ended cleanly\n", n);
+  assert_true(n >= 10);
+}
