@@ -29,8 +29,8 @@ for ((n = 10; n <= 20; n++)); do
 done
 echo "$out" | grep -q '^coroutines: fib(21)' && fail "coroutines went past --coro-to"
 echo "$out" | grep -q '^coroutines: .* s for [0-9]* tasks, [0-9]* ns per call' || fail "no coroutine timing"
-echo "$out" | grep -q '^threads: 1 thread ' || fail "no 1-thread timing"
-echo "$out" | grep -q '^threads: 2 threads .*speed-up' || fail "no 2-thread timing"
+echo "$out" | grep -q '^threads: the range [0-9]* time(s), 1 thread ' || fail "no 1-thread timing"
+echo "$out" | grep -q '^threads: the range [0-9]* time(s), 2 threads .*speed-up' || fail "no 2-thread timing"
 out=$(timeout 60 "$bin" --from 0 --to 3 --coro-to 3 --only coroutines)
 echo "$out"
 [ "$(echo "$out" | grep -c '^coroutines: fib(')" -eq 4 ] || fail "--only coroutines"
