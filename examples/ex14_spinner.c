@@ -73,14 +73,20 @@ static int run_thread_version(void) {
   loom_thread *spinner;
   int rc = loom_event_create(&done);
   if (rc) return rc;
+  /* Hold stdout while starting the spinner and describing it, so the first
+   * frame cannot land in the middle of that line (stdio calls lock it). */
+  flockfile(stdout);
   rc = loom_thread_start(&spinner, "spinner", spin_thread, done);
+  if (rc == 0) {
+    printf("spinner object: <Thread name=%s alive=%s>\n", loom_thread_name(spinner),
+           loom_thread_is_alive(spinner) ? "yes" : "no");
+    fflush(stdout);
+  }
+  funlockfile(stdout);
   if (rc) {
     loom_event_destroy(done);
     return rc;
   }
-  printf("spinner object: <Thread name=%s alive=%s>\n", loom_thread_name(spinner),
-         loom_thread_is_alive(spinner) ? "yes" : "no");
-  fflush(stdout);
   long result = slow_function_blocking();
   loom_event_set(done);
   rc = loom_thread_join(spinner, 10.0);

@@ -18,7 +18,7 @@ section() { echo "$out" | awk -v s="$1 version:" '$0 == s {on=1; next} /version:
 check() { # check NAME SPINNER-OBJECT-LINE
   local sec frames expect i=0
   sec=$(section "$1")
-  echo "$sec" | grep -qx "spinner object: $2" || fail "$1: spinner object line"
+  [ "$(echo "$sec" | head -1)" = "spinner object: $2" ] || fail "$1: spinner object line first"
   frames=$(echo "$sec" | sed -n 's/^\(.\) thinking!$/\1/p' | tr -d '\n')
   [ "${#frames}" -ge 2 ] || fail "$1: only ${#frames} frame(s)"
   expect=""
