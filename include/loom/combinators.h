@@ -44,7 +44,10 @@ extern "C" {
  * not yet done; the gather then ends CANCELLED once they have all finished.
  * n == 0 gives an already finished future.  `loop` may be NULL for the
  * current loop.  The gather holds a reference to each child until it is
- * freed.  *out gets one reference (loom_future_release).
+ * freed.  *out gets one reference (loom_future_release).  Cancel a gather
+ * of tasks from the loop thread (task cancellation is loop-thread only).
+ * Children completed by other threads after the loop closed are not
+ * followed any more (the gather then stays pending).
  * Returns 0, or LOOM_EINVAL (no loop, out NULL, fs NULL with n > 0, a NULL
  * child), LOOM_ENOMEM. */
 int loom_gather(loom_loop *loop, loom_future *const *fs, size_t n, unsigned flags,

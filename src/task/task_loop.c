@@ -132,7 +132,7 @@ static void report_stack(loom__task *t) {
   size_t len = 0;
   FILE *f = open_memstream(&buf, &len);
   if (!f) return;
-  int n = loom__coro_backtrace(&t->coro, f, 32);
+  int n = loom__coro_backtrace(t->coro, f, 32);
   fclose(f);
   if (n > 0 && buf) {
     char *save = NULL;
@@ -148,6 +148,8 @@ static const char *on_stall(loom_loop *loop, void *ctx) {
   (void)loop;
   if (tl->stepped_done) {
     tl->stepped_done = false;
+    if (!tl->stepped_name[0])
+      snprintf(tl->stepped_name, sizeof tl->stepped_name, "Task-%lu", tl->stepped_id);
     return tl->stepped_name;
   }
   loom__task *t = tl->stepped;
@@ -195,8 +197,8 @@ static void print_awaits(const loom__task *t, FILE *out) {
 int loom_task_print_stack(const loom_future *f, FILE *out) {
   loom__task *t = loom__task_of(f);
   if (!t || !out) return LOOM_EINVAL;
-  if (!t->started || t->finished || (t->tl && t->tl->running == t)) return 0;
-  return loom__coro_backtrace(&t->coro, out, 64);
+  if (!t->started || t->finished || !t->coro || (t->tl && t->tl->running == t)) return 0;
+  return loom__coro_backtrace(t->coro, out, 64);
 }
 
 int loom_task_dump(loom_loop *loop, FILE *out) {

@@ -74,8 +74,8 @@ LOOM_TEST(loop_threads, run_until_complete_foreign_future) {
   loom_future *f = NULL;
   LT_RC(loom_future_create(&f), 0);
   pthread_t th;
+  double t0 = loom_now(); /* before the thread starts its 20 ms sleep */
   pthread_create(&th, NULL, complete_later, f);
-  double t0 = loom_now();
   LT_RC(loom_loop_run_until_complete(loop, f), 0);
   assert_true(loom_future_done(f));
   LT_CHECK(loom_now() - t0 >= 0.019, "returned after %.4f s", loom_now() - t0);

@@ -6,9 +6,13 @@
 #include "task_support.h"
 
 #if defined(LOOM_TSAN)
-enum { N_TASKS = 20000 };
+/* TSan counts each fiber as a thread (at most 8128) and keeps ~1 MB of
+ * state per fiber: its memory figure measures TSan, not loom. */
+enum { N_TASKS = 1000 };
+#define MAX_BYTES_PER_TASK (4.0 * 1024 * 1024)
 #else
 enum { N_TASKS = 1000000 };
+#define MAX_BYTES_PER_TASK (16.0 * 1024)
 #endif
 
 static long woke;
@@ -58,7 +62,7 @@ LOOM_TEST_T(scale, million_sleeping_tasks, 300) {
                 per_task);
   /* One touched stack page plus the task (sanitizers add their shadow and
    * redzones; an optimised build measures ~4.6 KB, see bench W6). */
-  LT_CHECK(per_task < 16 * 1024, "%.0f bytes per sleeping task", per_task);
+  LT_CHECK(per_task < MAX_BYTES_PER_TASK, "%.0f bytes per sleeping task", per_task);
   loom_future_release(obs);
   loom_loop_destroy(l);
 }
