@@ -95,20 +95,8 @@ static int task_main(loom_future *self, void *arg) {
   return rc;
 }
 
-static int section_coroutines(void) {
-  loom_loop *loop;
-  loom_future *main_task;
-  int rc = loom_loop_create(&loop, NULL);
-  if (rc) return rc;
-  rc = loom_task_spawn(loop, task_main, NULL, "main", &main_task);
-  if (rc == 0) {
-    rc = loom_loop_run_until_complete(loop, main_task);
-    if (rc == 0) rc = loom_future_result(main_task, 0, NULL);
-    loom_future_release(main_task);
-  }
-  loom_loop_destroy(loop);
-  return rc;
-}
+/* asyncio.run(main()): a fresh loop, the main task, then the loop closed. */
+static int section_coroutines(void) { return loom_run(task_main, NULL, NULL, NULL); }
 
 typedef struct section {
   const char *name;   /* shown in the report */

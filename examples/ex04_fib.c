@@ -136,22 +136,13 @@ static int fib_task(loom_future *self, void *arg) {
   return rc ? rc : loom_future_set_result(self, (void *)(a + b), NULL);
 }
 
-/* fib(n) on a fresh loop; *tasks gets the number of tasks it took. */
+/* fib(n) on a fresh loop (loom_run: asyncio.run); *tasks gets the number of
+ * tasks it took. */
 static int coro_fib(long n, long *value, long *tasks) {
-  loom_loop *loop;
-  loom_future *root;
+  void *v = NULL;
   coro_tasks = 1;
-  int rc = loom_loop_create(&loop, NULL);
-  if (rc) return rc;
-  rc = loom_task_spawn(loop, fib_task, (void *)n, "fib", &root);
-  if (rc == 0) {
-    rc = loom_loop_run_until_complete(loop, root);
-    void *v = NULL;
-    if (rc == 0) rc = loom_future_result(root, 0, &v);
-    *value = (long)v;
-    loom_future_release(root);
-  }
-  loom_loop_destroy(loop);
+  int rc = loom_run(fib_task, (void *)n, &v, NULL);
+  *value = (long)v;
   *tasks = coro_tasks;
   return rc;
 }

@@ -137,19 +137,9 @@ static int supervisor(loom_future *self, void *arg) {
 }
 
 static int run_coroutine_version(void) {
-  loom_loop *loop;
-  loom_future *t;
-  int rc = loom_loop_create(&loop, NULL);
-  if (rc) return rc;
-  rc = loom_task_spawn(loop, supervisor, NULL, "supervisor", &t);
-  if (rc == 0) {
-    void *v = NULL;
-    rc = loom_loop_run_until_complete(loop, t);
-    if (rc == 0) rc = loom_future_result(t, 0, &v);
-    if (rc == 0) printf("Answer: %ld\n", (long)v);
-    loom_future_release(t);
-  }
-  loom_loop_destroy(loop);
+  void *v = NULL;
+  int rc = loom_run(supervisor, NULL, &v, NULL); /* asyncio.run(supervisor()) */
+  if (rc == 0) printf("Answer: %ld\n", (long)v);
   return rc;
 }
 
