@@ -68,8 +68,10 @@ typedef struct loom_task_options {
  * caller drops with loom_future_release() - the task keeps running without
  * it; the loop holds its own reference until the task is done.  `out` may be
  * NULL for a fire-and-forget task (its error, if any, is then reported).
+ * Call it from the thread driving the loop, or while no thread drives it.
  * Returns 0, or LOOM_EINVAL (loop or fn NULL), LOOM_ENOMEM, LOOM_ECLOSED (the
- * loop is closed). */
+ * loop is closed), LOOM_EINVALIDSTATE (another thread is driving the loop:
+ * post a callback with loom_call_soon_threadsafe that spawns the task). */
 int loom_task_spawn(loom_loop *loop, loom_fn fn, void *arg, const char *name,
                     loom_future **out);
 
