@@ -28,6 +28,7 @@ _Thread_local loom_loop *loom__tls_loop;
 loom__callback loom__inbox_closed;
 
 enum { EVENT_BATCH = 256 };
+#define TIMER_SLACK_NS ((int64_t)100000) /* 100 us */
 
 /* ---- clock ---------------------------------------------------------------- */
 
@@ -40,11 +41,10 @@ int64_t loom__loop_now(const loom_loop *loop) {
 int64_t loom__loop_deadline(const loom_loop *loop, int64_t mono_deadline) {
   if (mono_deadline == INT64_MAX) return INT64_MAX;
   if (!loop->virtual_clock) return mono_deadline + loop->clock_offset;
-  /* Virtual time stands still while callbacks run: measure the wait from
-   * the real time at which the running callback started (real_anchor), so
-   * real time spent in this iteration never shortens it.  What is left (the
-   * real time this callback spent before asking) lengthens it by a few
-   * microseconds; the timer pass absorbs that (timer.c, VIRTUAL_SLACK_NS). */
+  /* Virtual time stands still while callbacks run: loom_deadline() measured
+   * from real_anchor (loom__deadline_base), so this gives back exactly the
+   * timeout asked for.  A deadline taken outside an iteration (another
+   * thread) is measured from the anchor too: never shorter than asked. */
   int64_t left = mono_deadline - loop->real_anchor;
   if (left < 0) left = 0;
   return left > INT64_MAX - loop->now ? INT64_MAX : loop->now + left;
@@ -178,9 +178,6 @@ static void run_ready(loom_loop *loop) {
   loop->ready.head = loop->ready.tail = NULL;
   while (cb) {
     loom__callback *next = cb->next; /* cb may be freed by its own fn */
-    /* Virtual clock: real time spent by earlier callbacks must not show in
-     * the deadlines this one computes (see loom__loop_deadline). */
-    if (LOOM__UNLIKELY(loop->virtual_clock)) loop->real_anchor = loom_now_ns();
     if (LOOM__UNLIKELY(loop->slow_ns)) {
       int64_t t0 = loom_now_ns();
       cb->fn(cb);
@@ -200,7 +197,12 @@ static int64_t poll_timeout(loom_loop *loop, bool nowait) {
   int64_t next = loom__timers_next(loop);
   if (next == INT64_MAX) return -1;
   int64_t left = next - loom__loop_now(loop);
-  return left > 0 ? left : 0;
+  if (left <= 0) return 0;
+  if (loop->virtual_clock) return left; /* exact: the clock jumps by it */
+  /* Timer slack: sleep in whole TIMER_SLACK_NS steps (rounded up, so never
+   * early).  Waking for every timer of a dense schedule would cost a system
+   * call each; this way one wake-up fires every timer of the window. */
+  return (left + TIMER_SLACK_NS - 1) / TIMER_SLACK_NS * TIMER_SLACK_NS;
 }
 
 static int poll_events(loom_loop *loop, int64_t timeout, loom__poll_event *ev) {
@@ -214,10 +216,7 @@ static int poll_events(loom_loop *loop, int64_t timeout, loom__poll_event *ev) {
   return loop->poll.ops->wait(&loop->poll, timeout, ev, EVENT_BATCH);
 }
 
-static void loop_iterate(loom_loop *loop, bool nowait) {
-  loom__poll_event ev[EVENT_BATCH];
-  int n = poll_events(loop, poll_timeout(loop, nowait), ev);
-  clock_update(loop);
+static void dispatch(loom_loop *loop, loom__poll_event *ev, int n) {
   for (int i = 0; i < n; i++) {
     if (ev[i].fd == loop->wake_fd) wake_read(loop);
     else loom__io_dispatch(loop, ev[i].fd, ev[i].events);
@@ -225,6 +224,23 @@ static void loop_iterate(loom_loop *loop, bool nowait) {
   if (loop->heap_len) loom__timers_run(loop);
   loom__loop_inbox_drain(loop);
   run_ready(loop);
+}
+
+static void loop_iterate(loom_loop *loop, bool nowait) {
+  loom__poll_event ev[EVENT_BATCH];
+  int n = poll_events(loop, poll_timeout(loop, nowait), ev);
+  clock_update(loop);
+  if (!loop->virtual_clock) {
+    dispatch(loop, ev, n);
+    return;
+  }
+  /* Virtual clock: time stands still while this iteration's callbacks run,
+   * for the timeouts they compute too (loom_deadline measures from the
+   * anchor; loom__loop_deadline maps it back exactly). */
+  int64_t saved = loom__deadline_base;
+  loom__deadline_base = loop->real_anchor;
+  dispatch(loop, ev, n);
+  loom__deadline_base = saved;
 }
 
 /* ---- running ----------------------------------------------------------------- */

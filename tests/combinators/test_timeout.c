@@ -39,7 +39,8 @@ LOOM_TEST(timeout, expires) {
   tctx c = run(one_scope, (tctx){.scope = 1.0, .sleep = 10.0});
   LT_RC(c.rc, LOOM_ETIMEDOUT);
   assert_true(c.expired);
-  LT_CHECK(c.took >= 1.0 - 1e-9 && c.took < 1.01, "took %.6f", c.took);
+  /* Virtual time is exact: the real time the callbacks took does not count. */
+  LT_CHECK(c.took > 1.0 - 1e-6 && c.took < 1.0 + 1e-6, "took %.9f", c.took);
   assert_int_equal(c.cancelling_after, 0);
 }
 

