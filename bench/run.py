@@ -171,14 +171,15 @@ def expand(s, ctx):
 
 def prepare(system, ctx, allow_install):
     """Resolve a system's command line; raises Unavailable."""
-    if system.get("needs"):
-        ensure_packages(system["needs"], allow_install)
-    if system.get("go"):
-        go_build(os.path.join(ctx["src"], system["go"]), ctx["gobin"], ctx["build"])
+    # Files first: loom's program not built yet is not a missing package.
     for req in system.get("requires", []):
         path = expand(req, ctx)
         if not os.path.exists(path):
             raise Unavailable(f"missing program {path}")
+    if system.get("needs"):
+        ensure_packages(system["needs"], allow_install)
+    if system.get("go"):
+        go_build(os.path.join(ctx["src"], system["go"]), ctx["gobin"], ctx["build"])
     cmd = [expand(a, ctx) for a in system["cmd"]]
     prog = cmd[0]
     if "/" in prog:
@@ -349,13 +350,15 @@ def machine_info():
     return cpu, platform.release(), os.cpu_count()
 
 
-def render_report(results, mode, runs):
+def render_report(results, mode, runs, load):
     cpu, kernel, ncpu = machine_info()
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     out = ["# loom benchmark results", "",
            f"- Date: {now}",
            f"- CPU: {cpu} ({ncpu} CPUs)",
            f"- Kernel: Linux {kernel}",
+           f"- Load average (1 min) before / after: {load[0]:.2f} / {load[1]:.2f} "
+           "(other work on the machine shares the CPUs with the benchmarks)",
            f"- Mode: {mode}; each system run several times, alternating round-robin; "
            "median and min–max over the runs", ""]
     for w, _ in results:
@@ -404,6 +407,7 @@ def main(argv):
         log("run.py: no workload found")
         return 1
     results, loom_failed, sizes = [], [], {}
+    load0 = os.getloadavg()[0]
     for w in workloads:
         runs = 1 if a.quick else max(1, a.runs if a.runs else int(w.get("runs", 3)))
         n = w.get("quick_n", w.get("n")) if a.quick else w.get("n")
@@ -418,7 +422,7 @@ def main(argv):
     table = render_table(results)
     print(table)
     mode = "quick" if a.quick else "full"
-    report = render_report(results, mode, sizes)
+    report = render_report(results, mode, sizes, (load0, os.getloadavg()[0]))
     if a.quick:
         os.makedirs(build, exist_ok=True)
         path = os.path.join(build, "RESULTS.quick.md")

@@ -16,6 +16,7 @@
 #include "loom/queue.h"
 #include "loom/task.h"
 #include "loom/combinators.h"
+#include "loom/run.h"
 #include "loom/process.h"
 
 #endif

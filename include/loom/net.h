@@ -28,9 +28,8 @@
  * closed before readexactly/readuntil got what it needed), LOOM_ELIMIT (a
  * buffer limit was hit), LOOM_ECLOSED (the object was closed).
  *
- * Status: addresses and name resolution are implemented; the sections marked
- * "[needs the loop]" are the designed API, implemented on top of the event
- * loop (src/loop) and tasks (src/task) - see docs/net.md for what is done.
+ * The sections marked [needs the loop] run on loom's event loop
+ * (loom/loop.h) and tasks (loom/task.h).  docs/net.md is the guide.
  */
 #ifndef LOOM_NET_H
 #define LOOM_NET_H
@@ -267,8 +266,10 @@ int loom_open_connection(const char *host, int port, const loom_stream_opts *opt
 int loom_open_unix_connection(const char *path, const loom_stream_opts *opts,
                               double timeout, loom_stream **out);
 
-/* Wrap a connected socket (made non-blocking; the stream owns and closes
- * it).  Returns 0, LOOM_EINVAL, LOOM_ENOMEM, LOOM_ENOTASK. */
+/* Wrap a connected socket on the current loop (made non-blocking; the
+ * stream owns and closes it from now on; on failure the caller still owns
+ * it).  Returns 0, LOOM_EINVAL (bad fd or watermarks), LOOM_ENOMEM,
+ * LOOM_ENOTASK (no loop runs on this thread). */
 int loom_stream_from_fd(int fd, const loom_stream_opts *opts, loom_stream **out);
 
 /* -- reading.  Data the peer sent stays in the stream until a read takes
@@ -354,8 +355,9 @@ int loom_stream_close(loom_stream *s);
 void loom_stream_abort(loom_stream *s);
 
 /* Wait until a started close has finished.  Returns 0, LOOM_ETIMEDOUT,
- * LOOM_ECANCELLED, LOOM_EINVALIDSTATE (close was not called), or the error
- * that lost buffered data (LOOM_EPIPE...). */
+ * LOOM_ECANCELLED, LOOM_EINVALIDSTATE (close was not called), LOOM_ENOTASK
+ * (it would have to wait outside a task), or the error that lost buffered
+ * data (LOOM_EPIPE...). */
 int loom_stream_wait_closed(loom_stream *s, double timeout);
 
 /* Abort if still open, then free.  NULL is ignored.  Must not be called
@@ -389,7 +391,8 @@ typedef struct loom_server_opts {
 
 /* Listen on host:port (NULL host: every interface, IPv4 and IPv6; port 0:
  * a free port, see loom_server_addr) and start accepting, one task per
- * connection.  Accepting goes on when descriptors run out (EMFILE/ENFILE):
+ * connection, on the current loop.  A host name (not a numeric address)
+ * is looked up first, which needs a task to wait in.  Accepting goes on when descriptors run out (EMFILE/ENFILE):
  * a spare descriptor sheds the backlog and accepting backs off before
  * trying again.  *out gets the server (destroy it).
  * Returns 0, LOOM_EINVAL, LOOM_ENOMEM, LOOM_ENOTASK, LOOM_EADDRINUSE,
@@ -406,7 +409,8 @@ size_t loom_server_naddrs(const loom_server *srv);
 int loom_server_addr(const loom_server *srv, size_t i, loom_addr *out);
 
 /* Wait until the server is closed (returns 0) or the task is cancelled
- * (LOOM_ECANCELLED; the server is then closed too, as in asyncio). */
+ * (LOOM_ECANCELLED; the server is then closed too, as in asyncio).
+ * LOOM_ENOTASK outside a task. */
 int loom_server_serve_forever(loom_server *srv);
 
 /* Stop listening; connections already accepted go on. Idempotent. */
@@ -416,10 +420,13 @@ int loom_server_close(loom_server *srv);
 int loom_server_close_clients(loom_server *srv);
 
 /* Wait until closed and every handler has returned. Returns 0,
- * LOOM_ETIMEDOUT, LOOM_ECANCELLED, LOOM_EINVALIDSTATE (not closed). */
+ * LOOM_ETIMEDOUT, LOOM_ECANCELLED, LOOM_EINVALIDSTATE (not closed),
+ * LOOM_ENOTASK (it would have to wait outside a task). */
 int loom_server_wait_closed(loom_server *srv, double timeout);
 
-/* Close, cancel the handlers, wait for them, free. NULL is ignored. */
+/* Close, cancel the handlers and free.  In a task it waits (up to 5 s) for
+ * the handlers to finish; otherwise, or if some are still running, the
+ * memory is released when the last handler ends.  NULL is ignored. */
 void loom_server_destroy(loom_server *srv);
 
 /* ====================================================================== */

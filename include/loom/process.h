@@ -163,15 +163,20 @@ typedef int (*loom_process_fn)(const void *arg, size_t len);
 int loom_process_start(loom_process **out, loom_process_fn fn, const void *arg,
                        size_t len, loom_mpqueue *const *share, size_t n_share);
 
-/* Wait for the child to end, at most `timeout` seconds.  Returns 0 (ended),
- * LOOM_ETIMEDOUT, LOOM_ECANCELLED (the waiting task was cancelled). */
+/* Wait for the child to end (and reap it), at most `timeout` seconds
+ * (LOOM_FOREVER: no limit).  Blocks the calling thread.  Any thread may
+ * call it.  Returns 0 (it has ended), LOOM_ETIMEDOUT, LOOM_EINVAL, -errno. */
 int loom_process_join(loom_process *p, double timeout);
+/* True while the child runs (false for NULL).  Never blocks. */
 bool loom_process_is_alive(loom_process *p);
+/* The child's pid (-1 for NULL). */
 pid_t loom_process_pid(const loom_process *p);
-/* Python's exitcode: the exit status, -signal if killed by a signal, or
- * LOOM_EAGAIN while the child runs. */
-int loom_process_exitcode(loom_process *p);
-/* Send SIGTERM / SIGKILL.  Returns 0, or 0 as well if it already ended. */
+/* Python's exitcode, in *code: the exit status, or -signal if a signal
+ * killed it.  Never blocks.  Returns 0, LOOM_EAGAIN (still running: *code
+ * untouched), LOOM_EINVAL. */
+int loom_process_exitcode(loom_process *p, int *code);
+/* Send SIGTERM / SIGKILL.  Returns 0 (also if it already ended),
+ * LOOM_EINVAL, -errno. */
 int loom_process_terminate(loom_process *p);
 int loom_process_kill(loom_process *p);
 /* Kill (if alive), reap and free.  NULL is ignored. */
@@ -185,15 +190,28 @@ void loom_process_destroy(loom_process *p);
 #define LOOM_MPQUEUE_MAX (60 * 1024)
 int loom_mpqueue_create(loom_mpqueue **out);
 
-/* Put one message; blocks while the queue is full, at most `timeout` s.
- * Returns 0, LOOM_EINVAL (too big), LOOM_ETIMEDOUT, LOOM_ECLOSED (this
- * process closed its writing side), -errno. */
+/* Put one message (a copy; the caller keeps data); blocks while the queue
+ * is full, at most `timeout` seconds (LOOM_FOREVER: no limit).  Blocks the
+ * calling thread (a task should run it through run_in_executor).
+ * Returns 0, or
+ *   LOOM_EINVAL     q NULL, data NULL with len > 0, len > LOOM_MPQUEUE_MAX
+ *   LOOM_ETIMEDOUT  still full at the deadline (nothing was put)
+ *   LOOM_ECLOSED    this process closed its writing side (or holds none: the
+ *                   receiving end of a one-way pipe), or every reader is gone
+ *   -errno          another socket error */
 int loom_mpqueue_put(loom_mpqueue *q, const void *data, size_t len, double timeout);
 
-/* Get one message into buf (capacity cap); *len gets its size.
- * Returns 0, LOOM_ETIMEDOUT, LOOM_ESTOP (end of stream: every process that
- * could write has closed its writing side and the queue is empty),
- * LOOM_EOVERFLOW (cap too small: the message is lost), -errno. */
+/* Get one message into buf (capacity cap); *len gets its size.  Blocks the
+ * calling thread while the queue is empty, at most `timeout` seconds.
+ * Returns 0, or
+ *   LOOM_EINVAL     q or len NULL, buf NULL with cap > 0
+ *   LOOM_ETIMEDOUT  nothing arrived by the deadline
+ *   LOOM_ESTOP      end of stream: every process that could write has closed
+ *                   its writing side (or exited) and the queue is empty
+ *   LOOM_EOVERFLOW  cap too small: *len is the message's size, the message
+ *                   is consumed (its first cap bytes are in buf)
+ *   LOOM_ECLOSED    this end cannot receive (the sending end of a one-way pipe)
+ *   -errno          another socket error */
 int loom_mpqueue_get(loom_mpqueue *q, void *buf, size_t cap, size_t *len, double timeout);
 
 /* Close this process's writing side (its producers are done).  Readers see
@@ -206,6 +224,14 @@ loom_mpqueue *loom_mpqueue_shared(size_t index);
 
 /* Free the queue (this process's ends). NULL is ignored. */
 void loom_mpqueue_destroy(loom_mpqueue *q);
+
+/* Python's multiprocessing.Pipe: two connected ends, each a loom_mpqueue
+ * (put, get, close_writer, destroy; shared with children like a queue).
+ * duplex: what is put on one end is got from the other, both ways; else *a
+ * only gets and *b only puts.  close_writer on a duplex end shuts its
+ * sending direction down for every process holding that end (the reading
+ * direction stays open).  Returns 0, LOOM_EINVAL, LOOM_ENOMEM, -errno. */
+int loom_mppipe_create(loom_mpqueue **a, loom_mpqueue **b, bool duplex);
 
 #ifdef __cplusplus
 }

@@ -106,7 +106,8 @@ size_t loom_queue_unfinished(const loom_queue *q);
  * putters are woken with it; gets drain what is left and then fail with
  * LOOM_ECLOSED, waiting getters are woken with it.  With `immediate`, the
  * remaining items are dropped at once (passed to the item destructor if
- * any; each counts as done for join) and gets fail at once.
+ * any, called after the queue's lock is released, so it may use the queue;
+ * each counts as done for join) and gets fail at once.
  * Idempotent (a later immediate shutdown still drops the items).
  * Returns 0 or LOOM_EINVAL. */
 int loom_queue_shutdown(loom_queue *q, bool immediate);

@@ -252,11 +252,16 @@ static void break_pool(pool *p, int code) {
 /* ---- workers ------------------------------------------------------------- */
 
 static void spin_for_work(pool *p) {
-  for (int i = 0; i < SPIN_ITERS; i++) {
+  for (int i = 1; i <= SPIN_ITERS; i++) {
     if (atomic_load_explicit(&p->q_tail, memory_order_relaxed) != &p->stub ||
         atomic_load_explicit(&p->closed, memory_order_relaxed))
       return;
-    loom__cpu_relax();
+    /* Now and then let a runnable thread (often the submitter) have the
+     * CPU: spinning must not starve the producer on a busy machine. */
+    if (i % 256 == 0)
+      sched_yield();
+    else
+      loom__cpu_relax();
   }
 }
 
@@ -334,9 +339,11 @@ static void *worker_main(void *arg) {
       wake(next);
       run_one(f);
       loom__lock_acquire(&p->lock);
-    } else if (q_nonempty(p)) { /* a submitter is linking its job: nanoseconds */
+    } else if (q_nonempty(p)) {
+      /* A submitter is between its exchange and its link: two instructions,
+       * unless it was preempted there; then give it the CPU. */
       loom__lock_release(&p->lock);
-      loom__cpu_relax();
+      sched_yield();
       loom__lock_acquire(&p->lock);
     } else if (!idle_locked(p, w)) {
       break;

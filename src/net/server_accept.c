@@ -24,23 +24,23 @@
 #define BACKOFF_MIN (10 * 1000000LL) /* 10 ms */
 #define BACKOFF_MAX (1000 * 1000000LL)
 
-static void conn_done_free(loom__conn *c) {
+/* Runs when the handler task is done, whatever way (even if it never ran):
+ * as an internal subscriber, on the loop thread that completes the task,
+ * under the task's lock - so it only unlinks and frees what is ours and
+ * never touches the task.  Subscribing allocates nothing, so no connection
+ * can be left without its cleanup. */
+static int conn_done(loom_future *f, void *arg) {
+  (void)f;
+  loom__conn *c = arg;
   loom_server *srv = c->srv;
   if (c->prev) c->prev->next = c->next;
   else srv->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   srv->nconns--;
   loom_stream_destroy(c->s);
-  loom_future_release(c->task);
   loom__free(c);
   if (srv->closed && srv->nconns == 0) loom__swait_fire_all(&srv->waiters);
   loom__server_maybe_free(srv);
-}
-
-/* Runs when the handler task is done, whatever way (even if it never ran). */
-static int conn_done(loom_future *f, void *arg) {
-  (void)f;
-  conn_done_free(arg);
   return 0;
 }
 
@@ -74,8 +74,12 @@ static void start_conn(loom_server *srv, int fd) {
   srv->conns = c;
   srv->nconns++;
   srv->stats.accepted++;
-  if (loom_future_add_done_callback(c->task, conn_done, c) < 0)
-    loom__report("server: cannot watch a connection task (out of memory)");
+  c->done.fn = conn_done;
+  c->done.arg = c;
+  loom_future *t = c->task;
+  /* A task starts on a later iteration, so it cannot be done yet. */
+  if (!loom__future_subscribe(t, &c->done)) conn_done(t, c);
+  loom_future_release(t); /* the loop keeps the task until it is done */
 }
 
 static void on_backoff(loom__timer *t) {

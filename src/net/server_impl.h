@@ -3,6 +3,7 @@
 #ifndef LOOM_NET_SERVER_IMPL_H
 #define LOOM_NET_SERVER_IMPL_H
 
+#include "../futures/future_internal.h"
 #include "stream_impl.h"
 
 #define LOOM__SERVER_MAX_SOCKETS 4
@@ -12,7 +13,10 @@ struct loom__conn {
   loom__conn *prev, *next;  /* the server's live connections */
   struct loom_server *srv;
   loom_stream *s;
-  loom_future *task;        /* the handler task (a reference) */
+  loom_future *task;        /* the handler task: no reference is held; it is
+                             * valid while linked (the loop holds the task
+                             * until done, and done unlinks the conn) */
+  loom__fnode done;         /* completion subscriber: cleans up, no malloc */
 };
 
 typedef struct loom__server_stats {

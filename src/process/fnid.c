@@ -22,7 +22,8 @@ static int find_by_addr(struct dl_phdr_info *info, size_t size, void *p) {
   find_ctx *c = p;
   for (int i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-    if (ph->p_type != PT_LOAD) continue;
+    /* Only executable segments: a data address is not a function. */
+    if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X)) continue;
     uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
     if (c->addr >= lo && c->addr < lo + ph->p_memsz) {
       c->name = info->dlpi_name ? info->dlpi_name : "";

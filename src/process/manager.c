@@ -137,37 +137,53 @@ static void inflight_push(pworker *w, loom_future *f) {
   w->n_inflight++;
 }
 
+/* Room for more jobs on worker w (0 if it takes none). */
+static int room_of(const ppool *p, const pworker *w, int depth) {
+  if (w->child.pidfd < 0 || w->retiring || w->eof || w->sock < 0) return 0;
+  int room = depth - w->n_inflight;
+  if (p->max_tasks && p->max_tasks - w->dispatched < room) room = p->max_tasks - w->dispatched;
+  return room;
+}
+
+/* The worker with room and the fewest jobs in flight, or NULL.  Spreading
+ * one job at a time keeps a slow job from having others queued behind it on
+ * one worker while another worker idles. */
+static pworker *least_loaded(ppool *p, int depth) {
+  pworker *best = NULL;
+  for (int i = 0; i < p->max_workers; i++) {
+    pworker *w = &p->w[i];
+    if (room_of(p, w, depth) > 0 && (!best || w->n_inflight < best->n_inflight)) best = w;
+  }
+  return best;
+}
+
 /* Move pending jobs to workers with room.  Jobs that were cancelled while
- * pending are collected in *drop (their futures are already final). */
+ * pending, or whose function cannot be named, are collected in *drop. */
 static void dispatch_locked(ppool *p, loom_future **drop) {
   int depth = depth_of(p);
-  for (int i = 0; i < p->max_workers && p->p_head; i++) {
-    pworker *w = &p->w[i];
-    if (w->child.pidfd < 0 || w->retiring || w->eof || w->sock < 0) continue;
-    int room = depth - w->n_inflight;
-    if (p->max_tasks && p->max_tasks - w->dispatched < room) room = p->max_tasks - w->dispatched;
-    while (room > 0 && p->p_head) {
-      loom_future *f = p->p_head;
-      p->p_head = f->job_next;
-      if (!p->p_head) p->p_tail = NULL;
-      p->n_pending--;
-      if ((f->producer_data & P_SKIP) ||
-          (!(f->producer_data & P_RUNSET) && !loom_future_set_running_or_notify_cancel(f))) {
-        f->job_next = *drop;
-        *drop = f;
-        continue;
-      }
-      f->producer_data |= P_RUNSET;
-      if (loom__pw_queue_job(w, f) < 0) { /* cannot encode: not a function of this binary */
-        f->producer_data |= P_SKIP;
-        f->job_next = *drop;
-        *drop = f;
-        continue;
-      }
-      inflight_push(w, f);
-      w->dispatched++;
-      room--;
+  pworker *w;
+  while (p->p_head && (w = least_loaded(p, depth))) {
+    loom_future *f = p->p_head;
+    p->p_head = f->job_next;
+    if (!p->p_head) p->p_tail = NULL;
+    p->n_pending--;
+    if ((f->producer_data & P_SKIP) ||
+        (!(f->producer_data & P_RUNSET) && !loom_future_set_running_or_notify_cancel(f))) {
+      f->job_next = *drop;
+      *drop = f;
+      continue;
     }
+    f->producer_data |= P_RUNSET;
+    int rc = loom__pw_queue_job(w, f);
+    if (rc < 0) { /* not a function of this binary, or out of memory */
+      if (rc == LOOM_ENOMEM) loom_future_set_error(f, LOOM_ENOMEM, NULL);
+      f->producer_data |= P_SKIP;
+      f->job_next = *drop;
+      *drop = f;
+      continue;
+    }
+    inflight_push(w, f);
+    w->dispatched++;
     if (p->max_tasks && w->dispatched >= p->max_tasks && !w->retiring) {
       loom__msg q = {.type = LOOM__MSG_QUIT};
       if (loom__pw_queue_msg(w, &q, NULL) == 0) w->retiring = true;
@@ -237,14 +253,15 @@ static loom_future *inflight_take(pworker *w, uint64_t id) {
 
 static void complete_bytes(pworker *w, loom_future *f, const loom__msg *h, const char *inl) {
   if (!(h->flags & LOOM__F_MEMFD)) {
-    loom_future_set_result_bytes(f, inl, h->len);
+    if (loom_future_set_result_bytes(f, inl, h->len) == LOOM_ENOMEM)
+      loom_future_set_error(f, LOOM_ENOMEM, NULL);
     return;
   }
   int fd = loom__pw_take_fd(w);
   void *m = fd >= 0 ? loom__memfd_map(fd, h->len) : NULL;
-  if (m)
-    loom_future_set_result_bytes(f, m, h->len);
-  else
+  if (m && loom_future_set_result_bytes(f, m, h->len) == LOOM_ENOMEM)
+    loom_future_set_error(f, LOOM_ENOMEM, NULL);
+  else if (!m)
     loom_future_set_error(f, LOOM_EBROKEN, "the result's shared memory was lost");
   loom__memfd_unmap(m, h->len);
   if (fd >= 0) close(fd);
@@ -285,22 +302,23 @@ static void on_init_answer(ppool *p, pworker *w, const loom__msg *h) {
   set_broken(p, LOOM_EBROKEN, msg);
 }
 
+/* Handle every complete message in the worker's input buffer. */
 static void handle_messages(ppool *p, pworker *w) {
-    size_t total;
-    unsigned long done = 0;
-    const loom__msg *h;
-    while ((h = loom__pw_next(w, &total))) {
-      if (h->type == LOOM__MSG_RESULT) {
-        on_result(p, w, h);
-        done++;
-      } else if (h->type == LOOM__MSG_INIT_OK || h->type == LOOM__MSG_INIT_FAIL) {
-        on_init_answer(p, w, h);
-      }
-      loom__pw_consume(w, total);
+  size_t total;
+  unsigned long done = 0;
+  const loom__msg *h;
+  while ((h = loom__pw_next(w, &total))) {
+    if (h->type == LOOM__MSG_RESULT) {
+      on_result(p, w, h);
+      done++;
+    } else if (h->type == LOOM__MSG_INIT_OK || h->type == LOOM__MSG_INIT_FAIL) {
+      on_init_answer(p, w, h);
     }
-    pthread_mutex_lock(&p->lock);
-    p->stats.completed += done;
-    pthread_mutex_unlock(&p->lock);
+    loom__pw_consume(w, total);
+  }
+  pthread_mutex_lock(&p->lock);
+  p->stats.completed += done;
+  pthread_mutex_unlock(&p->lock);
 }
 
 /* Read and handle everything the worker sent. */
@@ -312,6 +330,9 @@ static void drain_socket(ppool *p, int slot) {
     if (rc <= 0) { /* end of stream or error: the death follows on the pidfd */
       w->eof = true;
       epoll_ctl(p->ep, EPOLL_CTL_DEL, w->sock, NULL);
+      /* We can no longer hear from it (out of memory): end it, so that its
+       * death settles its jobs instead of leaving them hanging. */
+      if (rc < 0) loom__child_signal(&w->child, SIGKILL);
     }
     handle_messages(p, w);
   }
@@ -515,8 +536,9 @@ static void flush_all(ppool *p) {
     if (w->child.pidfd < 0 || w->sock < 0 || w->eof) continue;
     int rc = loom__pw_flush(w);
     bool want = rc == 1;
-    if (rc < 0) { /* the worker is going away: its death will settle things */
+    if (rc < 0) { /* the worker is going away (or must): its death settles things */
       w->out_pos = w->out_len = 0;
+      loom__child_signal(&w->child, SIGKILL);
     }
     if (want != w->want_out) {
       struct epoll_event ev = {.events = EPOLLIN | (want ? EPOLLOUT : 0),

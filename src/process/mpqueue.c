@@ -8,7 +8,8 @@
  * one of them dies.  End of stream comes for free: once every copy of the
  * writing end is closed, readers get 0 (after the queued messages).  Each
  * message carries a one-byte tag so that an empty message is not mistaken
- * for the end of stream.
+ * for the end of stream.  A pipe (loom_mppipe_create) is the same pair,
+ * each end used by one side.
  */
 #include <poll.h>
 #include <string.h>
@@ -116,15 +117,48 @@ int loom_mpqueue_get(loom_mpqueue *q, void *buf, size_t cap, size_t *len, double
 
 void loom_mpqueue_close_writer(loom_mpqueue *q) {
   if (!q || q->wfd < 0) return;
-  close(q->wfd);
+  if (q->wfd == q->rfd) /* a duplex pipe end: keep receiving */
+    shutdown(q->wfd, SHUT_WR);
+  else
+    close(q->wfd);
   q->wfd = -1;
 }
 
 void loom_mpqueue_destroy(loom_mpqueue *q) {
   if (!q) return;
   if (q->borrowed) return; /* owned by the child runtime */
-  if (q->wfd >= 0) close(q->wfd);
+  if (q->wfd >= 0 && q->wfd != q->rfd) close(q->wfd);
   if (q->rfd >= 0) close(q->rfd);
   loom__free(q);
   loom__live_dec(LOOM_LIVE_SYNC);
+}
+
+static loom_mpqueue *end_of(int wfd, int rfd) {
+  loom_mpqueue *q = loom__calloc(1, sizeof *q);
+  if (!q) return NULL;
+  q->wfd = wfd;
+  q->rfd = rfd;
+  loom__live_inc(LOOM_LIVE_SYNC);
+  return q;
+}
+
+int loom_mppipe_create(loom_mpqueue **a, loom_mpqueue **b, bool duplex) {
+  if (!a || !b) return LOOM_EINVAL;
+  *a = *b = NULL;
+  int sv[2];
+  if (loom__sys_fault(EMFILE) || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    return -errno;
+  if (!duplex) { /* a receives, b sends: close the unused directions */
+    shutdown(sv[0], SHUT_WR);
+    shutdown(sv[1], SHUT_RD);
+  }
+  *a = end_of(duplex ? sv[0] : -1, sv[0]);
+  *b = end_of(sv[1], duplex ? sv[1] : -1);
+  if (!*a || !*b) {
+    if (*a) loom_mpqueue_destroy(*a); else close(sv[0]);
+    if (*b) loom_mpqueue_destroy(*b); else close(sv[1]);
+    *a = *b = NULL;
+    return LOOM_ENOMEM;
+  }
+  return 0;
 }

@@ -286,7 +286,13 @@ int loom_process_pool_kill_workers(loom_executor *ex) { return stop_workers(ex, 
 
 static void pp_destroy(loom_executor *ex) {
   ppool *p = (ppool *)ex;
-  wait_manager(p);
+  if (wait_manager(p) == LOOM_EDEADLOCK) {
+    /* From a done callback, on the manager thread itself: freeing the pool
+     * under the running manager would crash; leak it and say so. */
+    loom__report("process pool %p destroyed from its own manager thread (a done "
+                 "callback): not freed", (void *)p);
+    return;
+  }
   pool_free(p);
   loom__live_dec(LOOM_LIVE_EXECUTORS);
 }

@@ -59,6 +59,10 @@ void loom__proc_child_main(const char *spec) {
   close(argfd);
   loom_process_fn fn = (loom_process_fn)loom__fn_decode(m, name_len, off);
   if (!fn) _exit(5);
+  /* A crash ends the child with its real signal (exit code -signal), even
+   * under sanitizers, which would otherwise turn it into exit status 1. */
+  static const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+  for (size_t i = 0; i < sizeof fatal / sizeof *fatal; i++) signal(fatal[i], SIG_DFL);
   int rc = fn(m ? m + name_len : "", len);
   fflush(NULL);
   _exit(rc & 0xff);
@@ -158,13 +162,13 @@ bool loom_process_is_alive(loom_process *p) {
 
 pid_t loom_process_pid(const loom_process *p) { return p ? p->child.pid : -1; }
 
-int loom_process_exitcode(loom_process *p) {
-  if (!p) return LOOM_EINVAL;
+int loom_process_exitcode(loom_process *p, int *code) {
+  if (!p || !code) return LOOM_EINVAL;
   pthread_mutex_lock(&p->lock);
   int rc = try_reap_locked(p, 0);
-  int code = rc == 0 ? p->exitcode : LOOM_EAGAIN;
+  if (rc == 0) *code = p->exitcode;
   pthread_mutex_unlock(&p->lock);
-  return code;
+  return rc == 0 ? 0 : LOOM_EAGAIN;
 }
 
 static int send_sig(loom_process *p, int sig) {

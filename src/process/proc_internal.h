@@ -78,9 +78,10 @@ typedef struct loom__shared_page {
 
 /* ---- function identity (fnid.c) ----------------------------------------- */
 
-/* Find the module holding `addr`: *name gets its path ("" for the main
- * program; static storage of the loader, valid while loaded), *off the
- * offset.  Returns 0 or LOOM_EINVAL (not in any loaded module). */
+/* Find the module whose code holds `addr`: *name gets its path ("" for the
+ * main program; static storage of the loader, valid while loaded), *off the
+ * offset.  Returns 0 or LOOM_EINVAL (not in an executable segment of any
+ * loaded module). */
 int loom__fn_encode(const void *addr, const char **name, uint64_t *off);
 /* The address of (name, off) in this process, or NULL. */
 void *loom__fn_decode(const char *name, size_t name_len, uint64_t off);

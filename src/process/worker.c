@@ -2,15 +2,19 @@
  *
  * A worker reads job messages from its socket, runs each in order and sends
  * the outcome back.  Results are batched: they are flushed when the input is
- * drained, when the buffer grows, or before a job once jobs turn out to be
- * slow - so a stream of trivial jobs costs a few syscalls per batch while a
- * slow job never holds back the results finished before it for long.  The
+ * drained, when the buffer grows, before a job once jobs turn out to be
+ * slow, and by a flusher thread once the oldest has waited a millisecond -
+ * so a stream of trivial jobs costs a few syscalls per batch while a slow
+ * job never holds back the results finished before it.  The
  * shared page names the job running now: if the worker dies the parent knows
- * which job to blame, and SIGUSR1 with a matching cancel_id abandons it.
+ * which job to blame, and SIGUSR1 for a job listed in `skip` abandons it.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -56,7 +60,14 @@ static void on_cancel(int sig) {
 }
 
 /* Results go to the shared buffer (W.out) and are published message by
- * message (commit), then written to the socket in batches. */
+ * message (commit), then written to the socket in batches.  A flusher
+ * thread sends results that have waited FLUSHER_NS, so a short job's result
+ * never waits for the long job its worker started next.  out_lock guards
+ * the buffer between the two threads; flush_out is called with it held. */
+#define FLUSHER_NS 1000000
+static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t out_cv = PTHREAD_COND_INITIALIZER;
+
 static void flush_out(void) {
   if (!W.out_len) return;
   if (loom__write_all(W.sock, W.out, W.out_len) < 0) die_quietly();
@@ -134,7 +145,7 @@ static const loom__msg *next_msg(void) {
   return (const loom__msg *)(W.in + W.in_pos);
 }
 
-static void send_result(loom__msg *h, const char *text, const void *payload) {
+static void send_result_locked(loom__msg *h, const char *text, const void *payload) {
   h->type = LOOM__MSG_RESULT;
   if (h->len >= LOOM__MEMFD_MIN && !(h->flags & LOOM__F_ERROR)) {
     int fd = loom__memfd_from(payload, h->len);
@@ -150,7 +161,10 @@ static void send_result(loom__msg *h, const char *text, const void *payload) {
   }
   if (h->name_len > LOOM__TEXT_MAX) h->name_len = LOOM__TEXT_MAX;
   out_room(loom__msg_total(h));
-  if (!W.oldest) W.oldest = loom_now_ns();
+  if (!W.oldest) {
+    W.oldest = loom_now_ns();
+    pthread_cond_signal(&out_cv); /* the flusher starts its countdown */
+  }
   out_append(h, sizeof *h);
   if (h->name_len) out_append(text, h->name_len);
   if (!(h->flags & LOOM__F_ERROR) && h->len) out_append(payload, h->len);
@@ -159,6 +173,52 @@ static void send_result(loom__msg *h, const char *text, const void *payload) {
   out_append(zeros, loom__msg_total(h) - used);
   out_commit();
   if (W.out_len >= FLUSH_BYTES) flush_out();
+}
+
+static void send_result(loom__msg *h, const char *text, const void *payload) {
+  pthread_mutex_lock(&out_lock);
+  send_result_locked(h, text, payload);
+  pthread_mutex_unlock(&out_lock);
+}
+
+static void flush_now(void) {
+  pthread_mutex_lock(&out_lock);
+  flush_out();
+  pthread_mutex_unlock(&out_lock);
+}
+
+/* The flusher thread: sends results once the oldest has waited FLUSHER_NS. */
+static void *flusher(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&out_lock);
+  for (;;) {
+    while (!W.oldest) pthread_cond_wait(&out_cv, &out_lock);
+    int64_t due = W.oldest + FLUSHER_NS;
+    if (loom_now_ns() >= due) {
+      flush_out();
+      continue;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t wait = due - loom_now_ns();
+    ts.tv_nsec += wait % 1000000000;
+    ts.tv_sec += wait / 1000000000 + ts.tv_nsec / 1000000000;
+    ts.tv_nsec %= 1000000000;
+    pthread_cond_timedwait(&out_cv, &out_lock, &ts);
+  }
+  return NULL;
+}
+
+/* Start the flusher with every signal blocked in it: cancel requests
+ * (SIGUSR1) and crashes belong to the thread running jobs. */
+static void start_flusher(void) {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_t t;
+  if (pthread_create(&t, NULL, flusher, NULL) == 0) pthread_detach(t);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  /* Without it results still flush when the input drains. */
 }
 
 /* Turn a finished job future into a RESULT message. */
@@ -213,7 +273,9 @@ static void run_job(const loom__msg *hp) {
   memcpy(&h, hp, sizeof h);
   const char *name = (const char *)hp + sizeof h;
   int64_t now = loom_now_ns();
+  pthread_mutex_lock(&out_lock);
   if (W.out_len && (W.last_ns >= SLOW_JOB_NS || now - W.oldest >= MAX_HOLD_NS)) flush_out();
+  pthread_mutex_unlock(&out_lock);
   void *map = NULL;
   void *arg = (h.flags & LOOM__F_BYTES) ? job_bytes(&h, name + h.name_len, &map)
                                         : (void *)(uintptr_t)h.arg;
@@ -266,12 +328,14 @@ static void run_init(const loom__msg *h) {
     r.name_len = (uint32_t)strlen(text);
   }
   static const char zeros[8];
+  pthread_mutex_lock(&out_lock);
   out_room(loom__msg_total(&r));
   out_append(&r, sizeof r);
   if (r.name_len) out_append(text, r.name_len);
   out_append(zeros, loom__msg_total(&r) - sizeof r - r.name_len);
   out_commit();
   flush_out();
+  pthread_mutex_unlock(&out_lock);
   if (rc < 0) _exit(0); /* the pool is broken: run nothing */
 }
 
@@ -287,11 +351,13 @@ void loom__pool_worker_main(int sock, loom__shared_page *page) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_cancel;
+  sa.sa_flags = SA_RESTART;
   sigaction(SIGUSR1, &sa, NULL);
+  start_flusher();
   for (;;) {
     const loom__msg *h = next_msg();
     if (!h) {
-      flush_out(); /* input drained: send what is done before blocking */
+      flush_now(); /* input drained: send what is done before blocking */
       read_more();
       continue;
     }
@@ -299,7 +365,7 @@ void loom__pool_worker_main(int sock, loom__shared_page *page) {
     switch (h->type) {
     case LOOM__MSG_INIT: run_init(h); break;
     case LOOM__MSG_JOB: run_job(h); break;
-    case LOOM__MSG_QUIT: flush_out(); _exit(0);
+    case LOOM__MSG_QUIT: flush_now(); _exit(0);
     default: _exit(3); /* a protocol error: the parent reports the exit */
     }
     W.in_pos += total;

@@ -20,6 +20,7 @@
 struct loom_queue {
   loom__lock mu;            /* guards everything below */
   loom__qstore store;
+  _Atomic size_t alen;      /* store.len, readable without mu (spinning) */
   size_t unfinished;        /* items put and not yet task_done */
   bool shutdown;            /* puts fail; gets drain then fail */
   loom_destructor item_dtor;
@@ -60,6 +61,29 @@ int loom_queue_destroy(loom_queue *q) {
   return 0;
 }
 
+static inline void publish_len(loom_queue *q) {
+  atomic_store_explicit(&q->alen, q->store.len, memory_order_relaxed);
+}
+
+/* Before parking a plain thread, watch the length for a moment: the other
+ * side is often running on another core and about to make room (or an
+ * item), and a short spin saves a sleep and a wake-up - the difference
+ * between a queue and a convoy.  Never in a task: a spinning task would hold
+ * up its whole loop, and its peer may be a task of that same loop. */
+#ifndef QUEUE_SPIN
+#define QUEUE_SPIN 64
+#endif
+static inline bool spin_allowed(void) { return QUEUE_SPIN > 0 && !loom__in_task(); }
+
+static bool spin_for(loom_queue *q, bool want_room) {
+  for (int i = 0; i < QUEUE_SPIN; i++) {
+    size_t len = atomic_load_explicit(&q->alen, memory_order_relaxed);
+    if (want_room ? len < q->store.maxsize : len > 0) return true;
+    loom__cpu_relax();
+  }
+  return false;
+}
+
 static inline bool full_locked(const loom_queue *q) {
   return q->store.maxsize && q->store.len >= q->store.maxsize;
 }
@@ -81,6 +105,7 @@ static int put_now_locked(loom_queue *q, void *item) {
   int rc = loom__qstore_reserve(&q->store);
   if (rc < 0) return rc;
   loom__qstore_push(&q->store, item);
+  publish_len(q);
   q->unfinished++;
   return 0;
 }
@@ -92,6 +117,20 @@ int loom_queue_put(loom_queue *q, void *item, double timeout) {
   if (rc != LOOM_EFULL || timeout == 0) {
     loom__lock_release(&q->mu);
     return rc;
+  }
+  if (loom__wlist_empty(&q->putters) && spin_allowed()) {
+    loom__lock_release(&q->mu);
+    spin_for(q, true);
+    loom__lock_acquire(&q->mu);
+    /* Re-check whatever the spin saw: the lock was dropped.  If putters
+     * parked meanwhile the queue is full and we queue up behind them. */
+    if (loom__wlist_empty(&q->putters)) {
+      rc = put_now_locked(q, item);
+      if (rc != LOOM_EFULL) {
+        loom__lock_release(&q->mu);
+        return rc;
+      }
+    }
   }
   loom__wnode n;
   n.item = item;
@@ -114,11 +153,13 @@ static void admit_putter_locked(loom_queue *q) {
   /* Room exists: the store was full (cap >= maxsize) and one item left. */
   loom__qstore_push(&q->store, p->item);
   q->unfinished++;
+  publish_len(q);
 }
 
 static int get_now_locked(loom_queue *q, void **item) {
   if (q->store.len) {
     *item = loom__qstore_pop(&q->store);
+    publish_len(q);
     if (!loom__wlist_empty(&q->putters)) admit_putter_locked(q);
     return 0;
   }
@@ -132,6 +173,19 @@ int loom_queue_get(loom_queue *q, void **item, double timeout) {
   if (rc != LOOM_EEMPTY || timeout == 0) {
     loom__lock_release(&q->mu);
     return rc;
+  }
+  if (loom__wlist_empty(&q->getters) && spin_allowed()) {
+    loom__lock_release(&q->mu);
+    spin_for(q, false);
+    loom__lock_acquire(&q->mu);
+    /* Re-check (see put); parked getters mean the queue is empty. */
+    if (loom__wlist_empty(&q->getters)) {
+      rc = get_now_locked(q, item);
+      if (rc != LOOM_EEMPTY) {
+        loom__lock_release(&q->mu);
+        return rc;
+      }
+    }
   }
   loom__wnode n;
   n.item = NULL;
@@ -214,19 +268,25 @@ size_t loom_queue_unfinished(const loom_queue *q) {
 
 int loom_queue_shutdown(loom_queue *q, bool immediate) {
   if (!q) return LOOM_EINVAL;
+  loom__qstore dropped = {0};
   loom__lock_acquire(&q->mu);
   q->shutdown = true;
-  if (immediate) {
-    while (q->store.len) {
-      void *item = loom__qstore_pop(&q->store);
-      if (q->item_dtor) q->item_dtor(item);
-      if (q->unfinished) q->unfinished--;
-    }
+  if (immediate && q->store.len) {
+    /* Detach the items; the destructor runs after the lock is dropped (it is
+     * user code and might touch the queue).  No put is accepted any more, so
+     * the store stays empty. */
+    dropped = q->store;
+    q->store.ring = NULL;
+    q->store.heap = NULL;
+    q->store.len = q->store.cap = q->store.head = 0;
+    q->unfinished = q->unfinished > dropped.len ? q->unfinished - dropped.len : 0;
+    publish_len(q);
     if (q->unfinished == 0) loom__wlist_fire_all(&q->joiners, 0);
   }
   loom__wlist_fire_all(&q->getters, LOOM_ECLOSED);
   loom__wlist_fire_all(&q->putters, LOOM_ECLOSED);
   loom__lock_release(&q->mu);
+  loom__qstore_fini(&dropped, q->item_dtor);
   return 0;
 }
 

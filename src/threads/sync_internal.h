@@ -1,7 +1,9 @@
-/* sync_internal.h - what the condition variable needs from the lock. */
+/* sync_internal.h - what the condition variable needs from the lock, and
+ * test hooks that count parked waiters. */
 #ifndef LOOM_THREADS_SYNC_INTERNAL_H
 #define LOOM_THREADS_SYNC_INTERNAL_H
 
+#include "loom/queue.h"
 #include "loom/sync.h"
 
 #include "wlist.h"
@@ -20,7 +22,6 @@ size_t loom__lock_n_waiters(loom_lock *l);
 size_t loom__sem_n_waiters(loom_sem *s);
 size_t loom__event_n_waiters(loom_event *e);
 size_t loom__cond_n_waiters(loom_cond *c);
-#include "loom/queue.h"
 size_t loom__queue_n_waiters(loom_queue *q, int which); /* 0 getters, 1 putters, 2 joiners */
 
 #endif

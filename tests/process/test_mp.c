@@ -16,6 +16,18 @@ static int exit_with(const void *arg, size_t len) {
   return len == sizeof code ? code : 99;
 }
 
+/* The child's exit code, or the call's error. */
+static int exit_of(loom_process *p) {
+  int code = 12345;
+  int rc = loom_process_exitcode(p, &code);
+  return rc < 0 ? rc : code;
+}
+
+static int crash(const void *arg, size_t len) {
+  raise(SIGSEGV);
+  return 0;
+}
+
 static int sleep_forever(const void *arg, size_t len) {
   for (;;) pause();
   return 0;
@@ -29,26 +41,34 @@ LOOM_TEST(mp_process, exit_code_join_alive) {
   LT_CHECK(loom_process_pid(p) > 0, "pid %d", (int)loom_process_pid(p));
   LT_RC(loom_process_join(p, 30), 0);
   LT_CHECK(!loom_process_is_alive(p), "still alive after join");
-  LT_RC(loom_process_exitcode(p), 42);
+  LT_RC(exit_of(p), 42);
   loom_process_destroy(p);
 
   LT_RC(loom_process_start(&p, sleep_forever, NULL, 0, NULL, 0), 0);
   LT_CHECK(loom_process_is_alive(p), "a sleeping child is alive");
-  LT_RC(loom_process_exitcode(p), LOOM_EAGAIN);
+  code = 777;
+  LT_RC(loom_process_exitcode(p, &code), LOOM_EAGAIN);
+  LT_CHECK(code == 777, "exit code touched while running");
   int64_t t0 = loom_now_ns();
   LT_RC(loom_process_join(p, 0.05), LOOM_ETIMEDOUT);
   LT_CHECK(loom_now_ns() - t0 >= 49000000, "a 50 ms join took %lld ns",
            (long long)(loom_now_ns() - t0));
   LT_RC(loom_process_terminate(p), 0);
   LT_RC(loom_process_join(p, 30), 0);
-  LT_RC(loom_process_exitcode(p), -SIGTERM);
+  LT_RC(exit_of(p), -SIGTERM);
   loom_process_destroy(p);
 
   LT_RC(loom_process_start(&p, sleep_forever, NULL, 0, NULL, 0), 0);
   LT_RC(loom_process_kill(p), 0);
   LT_RC(loom_process_join(p, 30), 0);
-  LT_RC(loom_process_exitcode(p), -SIGKILL);
+  LT_RC(exit_of(p), -SIGKILL);
   LT_RC(loom_process_kill(p), 0); /* already gone: still fine */
+  loom_process_destroy(p);
+
+  /* killed by SIGSEGV: -11, not to be confused with "still running" */
+  LT_RC(loom_process_start(&p, crash, NULL, 0, NULL, 0), 0);
+  LT_RC(loom_process_join(p, 30), 0);
+  LT_RC(exit_of(p), -SIGSEGV);
   loom_process_destroy(p);
 
   /* destroy kills and reaps a child still running */
@@ -123,8 +143,7 @@ LOOM_TEST_T(mp_queue, four_producers_four_consumers, 120) {
     for (int i = 0; i < PER_PRODUCER; i++) lost += seen[p][i] == 0;
   for (int i = 0; i < PRODUCERS + CONSUMERS; i++) {
     LT_RC(loom_process_join(ps[i], 30), 0);
-    LT_CHECK(loom_process_exitcode(ps[i]) == 0, "child %d exit %d", i,
-             loom_process_exitcode(ps[i]));
+    LT_CHECK(exit_of(ps[i]) == 0, "child %d exit %d", i, exit_of(ps[i]));
     loom_process_destroy(ps[i]);
   }
   loom_mpqueue_destroy(work);
@@ -232,5 +251,58 @@ LOOM_TEST(mp_pool, map_order_chunks_unordered) {
   loom_process_map_destroy(m);
   free(args);
   loom_executor_destroy(ex);
+  PT_END(s);
+}
+
+/* Child side of the pipe test: shared 0 = its duplex end, 1 = the read end
+ * of a one-way pipe, 2 = that pipe's write end (closed here: only the parent
+ * writes).  Echo upper-cased duplex messages; then count the one-way
+ * messages until end of stream and send the count back. */
+static int pipe_child(const void *arg, size_t len) {
+  loom_mpqueue *duplex = loom_mpqueue_shared(0), *in = loom_mpqueue_shared(1);
+  loom_mpqueue_close_writer(loom_mpqueue_shared(2));
+  char buf[64];
+  size_t n;
+  for (int i = 0; i < 3; i++) {
+    if (loom_mpqueue_get(duplex, buf, sizeof buf, &n, 30) < 0) return 1;
+    for (size_t k = 0; k < n; k++) buf[k] = (char)(buf[k] >= 'a' && buf[k] <= 'z' ? buf[k] - 32 : buf[k]);
+    if (loom_mpqueue_put(duplex, buf, n, 30) < 0) return 2;
+  }
+  int count = 0, rc;
+  while ((rc = loom_mpqueue_get(in, buf, sizeof buf, &n, 30)) == 0) count++;
+  if (rc != LOOM_ESTOP) return 3;
+  return loom_mpqueue_put(duplex, &count, sizeof count, 30) < 0 ? 4 : 0;
+}
+
+LOOM_TEST(mp_pipe, duplex_and_one_way) {
+  pt_snap s = pt_begin();
+  loom_mpqueue *mine, *theirs, *rd, *wr;
+  LT_RC(loom_mppipe_create(&mine, &theirs, true), 0);
+  LT_RC(loom_mppipe_create(&rd, &wr, false), 0);
+  char buf[64];
+  size_t n;
+  LT_RC(loom_mpqueue_put(rd, "x", 1, 1), LOOM_ECLOSED);        /* a: receive only */
+  LT_RC(loom_mpqueue_get(wr, buf, sizeof buf, &n, 0), LOOM_ECLOSED); /* b: send only */
+  loom_mpqueue *share[3] = {theirs, rd, wr};
+  loom_process *p;
+  LT_RC(loom_process_start(&p, pipe_child, NULL, 0, share, 3), 0);
+  const char *words[3] = {"alpha", "beta", "gamma"}, *upper[3] = {"ALPHA", "BETA", "GAMMA"};
+  for (int i = 0; i < 3; i++) {
+    LT_RC(loom_mpqueue_put(mine, words[i], strlen(words[i]), 10), 0);
+    LT_RC(loom_mpqueue_get(mine, buf, sizeof buf, &n, 30), 0);
+    LT_CHECK(n == strlen(upper[i]) && memcmp(buf, upper[i], n) == 0, "echo %d: '%.*s'", i, (int)n, buf);
+  }
+  for (int i = 0; i < 50; i++) LT_RC(loom_mpqueue_put(wr, &i, sizeof i, 10), 0);
+  loom_mpqueue_close_writer(wr); /* the child's copy is closed too: end of stream */
+  int count = -1;
+  LT_RC(loom_mpqueue_get(mine, &count, sizeof count, &n, 30), 0);
+  LT_CHECK(count == 50, "the child counted %d one-way messages", count);
+  LT_RC(loom_process_join(p, 30), 0);
+  LT_RC(exit_of(p), 0);
+  loom_process_destroy(p);
+  loom_mpqueue_destroy(mine);
+  loom_mpqueue_destroy(theirs);
+  loom_mpqueue_destroy(rd);
+  loom_mpqueue_destroy(wr);
   PT_END(s);
 }

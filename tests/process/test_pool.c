@@ -91,6 +91,19 @@ LOOM_TEST(process_pool, errors_cross) {
   loom_future_release(a);
   loom_future_release(b);
   loom_future_release(c);
+  /* A "function" that is not code of any loaded module cannot be named for
+   * a worker: a clear error for that job, and the pool goes on. */
+  static char not_code[16];
+  loom_future *d, *e;
+  LT_RC(loom_executor_submit(ex, (loom_fn)(uintptr_t)(void *)&not_code[3], NULL, &d), 0);
+  LT_RC(loom_future_error(d, 30, &msg), LOOM_EINVAL);
+  LT_CHECK(msg && strstr(msg, "not in a module"), "message '%s'", msg ? msg : "(null)");
+  LT_RC(loom_executor_submit(ex, twice, (void *)4L, &e), 0);
+  void *v;
+  LT_RC(loom_future_result(e, 30, &v), 0);
+  LT_CHECK((long)v == 8, "after a bad job: %ld", (long)v);
+  loom_future_release(d);
+  loom_future_release(e);
   loom_executor_destroy(ex);
   PT_END(s);
 }
@@ -307,4 +320,147 @@ LOOM_TEST(process_pool, bad_arguments) {
                                       &(loom_process_task_options){.retries = -1}, &f),
         LOOM_EINVAL);
   loom_executor_destroy(ex);
+}
+
+/* The generic executor map (futures area) runs on a process pool too (one
+ * job per item: its chunk jobs carry raw pointers, so chunked maps on a
+ * process pool go through loom_process_pool_map); process futures mix with
+ * thread-pool futures in wait and as_completed. */
+LOOM_TEST(process_pool, generic_map_and_mixing) {
+  pt_snap s = pt_begin();
+  loom_executor *pp, *tp;
+  LT_RC(loom_process_pool_create(&pp, &(loom_process_pool_options){.max_workers = 2}), 0);
+  LT_RC(loom_thread_pool_create(&tp, NULL), 0);
+  void *items[300];
+  for (long i = 0; i < 300; i++) items[i] = (void *)i;
+  size_t chunks[] = {1};
+  for (int c = 0; c < 1; c++) {
+    loom_map *m;
+    loom_map_options o = {.chunksize = chunks[c]};
+    LT_RC(loom_executor_map(pp, twice, items, 300, 60, &o, &m), 0);
+    void *v;
+    long k = 0;
+    int rc;
+    while ((rc = loom_map_next(m, &v)) == 0) {
+      LT_CHECK((long)v == 2 * k, "chunksize %zu item %ld gave %ld", chunks[c], k, (long)v);
+      k++;
+    }
+    LT_RC(rc, LOOM_ESTOP);
+    LT_CHECK(k == 300, "%ld items", k);
+    loom_map_destroy(m);
+  }
+  loom_future *fs[4];
+  LT_RC(loom_executor_submit(pp, sleep_ms, (void *)300L, &fs[0]), 0);
+  LT_RC(loom_executor_submit(tp, sleep_ms, (void *)1L, &fs[1]), 0);
+  LT_RC(loom_executor_submit(pp, twice, (void *)5L, &fs[2]), 0);
+  LT_RC(loom_executor_submit(tp, twice, (void *)6L, &fs[3]), 0);
+  loom_future *done[4], *not_done[4];
+  size_t nd, nnd;
+  LT_RC(loom_wait(fs, 4, 30, LOOM_FIRST_COMPLETED, done, &nd, not_done, &nnd), 0);
+  LT_CHECK(nd >= 1 && nd + nnd == 4, "done %zu not done %zu", nd, nnd);
+  loom_as_completed *ac;
+  LT_RC(loom_as_completed_create(fs, 4, 30, &ac), 0);
+  loom_future *f, *last = NULL;
+  int n = 0;
+  while (loom_as_completed_next(ac, &f) == 0) {
+    n++;
+    last = f;
+  }
+  LT_CHECK(n == 4 && last == fs[0], "%d yielded, the slow process job last", n);
+  loom_as_completed_destroy(ac);
+  for (int i = 0; i < 4; i++) loom_future_release(fs[i]);
+  loom_executor_destroy(tp);
+  loom_executor_destroy(pp);
+  PT_END(s);
+}
+
+/* Names registered from a constructor exist in the workers too. */
+static int triple(loom_future *self, void *arg) {
+  return loom_future_set_result(self, (void *)((long)arg * 3), NULL);
+}
+LOOM_PROCESS_REGISTER(triple)
+
+static int call_by_name(loom_future *self, void *arg) {
+  loom_fn fn = loom_process_lookup("triple");
+  if (!fn) return loom_future_set_error(self, LOOM_ENOENT, "triple is not registered here");
+  return fn(self, arg);
+}
+
+LOOM_TEST(process_pool, name_registry) {
+  pt_snap s = pt_begin();
+  LT_CHECK(loom_process_lookup("triple") == triple, "lookup in the parent");
+  LT_RC(loom_process_register("triple", twice), LOOM_EEXIST);
+  LT_RC(loom_process_register("", twice), LOOM_EINVAL);
+  LT_CHECK(loom_process_lookup("no-such-name") == NULL, "unknown name");
+  loom_executor *ex;
+  LT_RC(loom_process_pool_create(&ex, &(loom_process_pool_options){.max_workers = 1}), 0);
+  loom_future *f;
+  LT_RC(loom_executor_submit(ex, call_by_name, (void *)14L, &f), 0);
+  void *v;
+  LT_RC(loom_future_result(f, 30, &v), 0);
+  LT_CHECK((long)v == 42, "by name in the worker: %ld", (long)v);
+  loom_future_release(f);
+  loom_executor_destroy(ex);
+  PT_END(s);
+}
+
+/* A short job's result does not wait for the long job its worker starts
+ * next: the worker's flusher sends it within about a millisecond. */
+LOOM_TEST(process_pool, short_result_not_held_by_long_job) {
+  pt_snap s = pt_begin();
+  loom_executor *ex;
+  LT_RC(loom_process_pool_create(&ex, &(loom_process_pool_options){.max_workers = 1}), 0);
+  /* Teach the pool that jobs are short, so it sends them in batches. */
+  loom_future *warm[200];
+  for (long i = 0; i < 200; i++) LT_RC(loom_executor_submit(ex, twice, (void *)i, &warm[i]), 0);
+  for (int i = 0; i < 200; i++) {
+    LT_RC(loom_future_wait(warm[i], 30), 0);
+    loom_future_release(warm[i]);
+  }
+  loom_future *quick, *slow;
+  LT_RC(loom_executor_submit(ex, twice, (void *)1L, &quick), 0);
+  LT_RC(loom_executor_submit(ex, sleep_ms, (void *)3000L, &slow), 0);
+  LT_RC(loom_future_wait(quick, 2.0), 0); /* well before the 3 s job ends */
+  LT_CHECK(!loom_future_done(slow), "the slow job finished early");
+  loom_future_cancel(slow);
+  LT_RC(loom_future_wait(slow, 30), 0);
+  loom_future_release(quick);
+  loom_future_release(slow);
+  loom_executor_destroy(ex);
+  PT_END(s);
+}
+
+/* Several pools created, used and destroyed at once from several threads
+ * (spawns racing with spawns and deaths in other pools). */
+static void *pool_life(void *arg) {
+  int *bad = arg;
+  for (int round = 0; round < 3; round++) {
+    loom_executor *ex;
+    if (loom_process_pool_create(&ex, &(loom_process_pool_options){.max_workers = 2,
+                                                                  .max_tasks_per_child = 7}) < 0) {
+      (*bad)++;
+      continue;
+    }
+    loom_future *fs[50];
+    for (long i = 0; i < 50; i++)
+      if (loom_executor_submit(ex, twice, (void *)i, &fs[i]) < 0) fs[i] = NULL;
+    for (long i = 0; i < 50; i++) {
+      void *v = NULL;
+      if (!fs[i] || loom_future_result(fs[i], 60, &v) < 0 || (long)v != 2 * i) (*bad)++;
+      loom_future_release(fs[i]);
+    }
+    loom_executor_destroy(ex);
+  }
+  return NULL;
+}
+
+LOOM_TEST_T(process_pool, pools_in_parallel, 240) {
+  pt_snap s = pt_begin();
+  pthread_t th[4];
+  int bad[4] = {0};
+  for (int i = 0; i < 4; i++) pthread_create(&th[i], NULL, pool_life, &bad[i]);
+  for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+  LT_CHECK(bad[0] + bad[1] + bad[2] + bad[3] == 0, "%d wrong results",
+           bad[0] + bad[1] + bad[2] + bad[3]);
+  PT_END(s);
 }

@@ -410,3 +410,24 @@ LOOM_TEST(queue, fault_sweep_create_and_put) {
   }
   LT_RC(loom_queue_destroy(q), 0);
 }
+
+static loom_queue *dtor_queue;
+static _Atomic long dtor_seen_size;
+static void dtor_peeks(void *p) {
+  /* Runs without the queue's lock held: using the queue here must not
+   * deadlock. */
+  atomic_store(&dtor_seen_size, (long)loom_queue_qsize(dtor_queue));
+  free(p);
+}
+
+LOOM_TEST(queue, immediate_shutdown_destructor_may_use_the_queue) {
+  loom_queue_options o = {.item_dtor = dtor_peeks};
+  LT_RC(loom_queue_create(&dtor_queue, &o), 0);
+  atomic_store(&dtor_seen_size, -1);
+  for (int i = 0; i < 3; i++) LT_RC(loom_queue_put(dtor_queue, malloc(4), 0), 0);
+  LT_RC(loom_queue_shutdown(dtor_queue, true), 0);
+  assert_int_equal(atomic_load(&dtor_seen_size), 0); /* items already detached */
+  assert_int_equal(loom_queue_unfinished(dtor_queue), 0);
+  LT_RC(loom_queue_shutdown(dtor_queue, true), 0); /* idempotent */
+  LT_RC(loom_queue_destroy(dtor_queue), 0);
+}

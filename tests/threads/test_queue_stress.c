@@ -63,29 +63,30 @@ static int cmp_ptr(const void *a, const void *b, void *ctx) {
   return (a > b) - (a < b);
 }
 
-static void run_stress(loom_queue_kind kind, long total, size_t maxsize, bool tiny) {
+static void run_stress_n(loom_queue_kind kind, long total, size_t maxsize, bool tiny, int np,
+                         int nc) {
   loom_queue *q;
   loom_queue_options o = {.kind = kind, .maxsize = maxsize, .cmp = cmp_ptr};
   LT_RC(loom_queue_create(&q, &o), 0);
   _Atomic uint64_t *bitmap = calloc((size_t)total / 64 + 2, sizeof *bitmap);
   s_arg pa[PRODUCERS], ca[CONSUMERS];
   pthread_t pt[PRODUCERS], ct[CONSUMERS];
-  long per = total / PRODUCERS;
-  for (int i = 0; i < CONSUMERS; i++) {
+  long per = total / np;
+  for (int i = 0; i < nc; i++) {
     ca[i] = (s_arg){.q = q, .bitmap = bitmap, .tiny_timeouts = tiny};
     ct[i] = spawn(consumer, &ca[i]);
   }
-  for (int i = 0; i < PRODUCERS; i++) {
+  for (int i = 0; i < np; i++) {
     pa[i] = (s_arg){.q = q, .first = i * per, .count = per, .tiny_timeouts = tiny};
     pt[i] = spawn(producer, &pa[i]);
   }
-  for (int i = 0; i < PRODUCERS; i++) pthread_join(pt[i], NULL);
+  for (int i = 0; i < np; i++) pthread_join(pt[i], NULL);
   LT_RC(loom_queue_join(q, 60), 0); /* every item consumed and marked done */
   LT_RC(loom_queue_shutdown(q, false), 0);
-  for (int i = 0; i < CONSUMERS; i++) pthread_join(ct[i], NULL);
-  long n = per * PRODUCERS, sum = 0, got = 0;
-  for (int i = 0; i < PRODUCERS; i++) LT_RC(pa[i].rc, 0);
-  for (int i = 0; i < CONSUMERS; i++) {
+  for (int i = 0; i < nc; i++) pthread_join(ct[i], NULL);
+  long n = per * np, sum = 0, got = 0;
+  for (int i = 0; i < np; i++) LT_RC(pa[i].rc, 0);
+  for (int i = 0; i < nc; i++) {
     LT_RC(ca[i].rc, 0);
     sum += ca[i].sum;
     got += ca[i].got;
@@ -96,6 +97,17 @@ static void run_stress(loom_queue_kind kind, long total, size_t maxsize, bool ti
     LT_CHECK(atomic_load(&bitmap[x / 64]) & (1ull << (x % 64)), "item %ld lost", x);
   free(bitmap);
   LT_RC(loom_queue_destroy(q), 0);
+}
+
+static void run_stress(loom_queue_kind kind, long total, size_t maxsize, bool tiny) {
+  run_stress_n(kind, total, maxsize, tiny, PRODUCERS, CONSUMERS);
+}
+
+/* One producer, one consumer: the two keep meeting at "full" and "empty",
+ * where a lost wake-up would leave both parked (and fail on the 10 s
+ * timeouts). */
+LOOM_TEST_T(queue_stress, spsc_300k_small_queue, 180) {
+  run_stress_n(LOOM_QUEUE_FIFO, 300000, 8, false, 1, 1);
 }
 
 LOOM_TEST_T(queue_stress, fifo_200k_bounded_8x8, 180) {
