@@ -338,6 +338,10 @@ static int wake_waiter(loom_future *f, void *arg) {
 
 int loom__future_wait_deadline(loom_future *f, int64_t deadline) {
   if (loom_future_done(f)) return 0;
+  /* A task waiting for its own future would sleep forever (asyncio refuses
+   * "a task cannot await itself").  A task's future is its first member, so
+   * the parking owner (the running task) equals f exactly then. */
+  if (loom__in_task() && loom__park_ctx_owner == (void *)f) return LOOM_EDEADLOCK;
   if (deadline != INT64_MAX && deadline <= loom_now_ns()) return LOOM_ETIMEDOUT;
   loom__waiter w;
   loom__waiter_init(&w);

@@ -374,3 +374,22 @@ LOOM_TEST_T(task, fault_sweep_spawn_run_close, 120) {
   print_message("    %d fault runs\n", fired);
   LT_CHECK(fired > 3, "only %d runs hit a fault", fired);
 }
+
+/* A task cannot await itself (asyncio raises RuntimeError): it would wait
+ * forever, so the wait fails at once. */
+static int await_self(loom_future *self, void *arg) {
+  int *rc = arg;
+  rc[0] = loom_future_wait(self, LOOM_FOREVER);
+  rc[1] = loom_future_result(self, 1.0, NULL);
+  return 0;
+}
+
+LOOM_TEST(task, awaiting_itself_is_refused) {
+  loom_loop *l = ts_loop(false);
+  int rc[2] = {0, 0};
+  loom_future *t = ts_run(l, await_self, rc, NULL);
+  LT_RC(rc[0], LOOM_EDEADLOCK);
+  LT_RC(rc[1], LOOM_EDEADLOCK);
+  loom_future_release(t);
+  loom_loop_destroy(l);
+}
