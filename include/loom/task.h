@@ -155,6 +155,16 @@ int loom_task_all(loom_loop *loop, loom_future **out, size_t cap);
  * Returns the number of tasks printed, or LOOM_EINVAL. */
 int loom_task_dump(loom_loop *loop, FILE *out);
 
+/* A one-line description, like asyncio's Task repr:
+ *     <Task pending name='fetch' state=suspended>
+ *     <Task finished name='fetch' result=0x2a>
+ *     <Task finished name='fetch' error=ENOENT 'no such file'>
+ *     <Task cancelled name='fetch'>
+ * written to buf (NUL-terminated whenever size > 0, truncated if needed).
+ * Returns the length the whole text needs (as snprintf does), or LOOM_EINVAL
+ * (not a task, or buf NULL with size > 0). */
+int loom_task_describe(const loom_future *task, char *buf, size_t size);
+
 /* Print the call stack of a suspended task (the dump's per-task part).
  * Returns the number of frames, 0 if the task is not suspended, or
  * LOOM_EINVAL (not a task, out NULL). */

@@ -194,6 +194,25 @@ static void print_awaits(const loom__task *t, FILE *out) {
     fprintf(out, "  awaits: a wait without deadline\n");
 }
 
+int loom_task_describe(const loom_future *f, char *buf, size_t size) {
+  loom__task *t = loom__task_of(f);
+  if (!t || (!buf && size)) return LOOM_EINVAL;
+  const char *name = loom__task_name(t);
+  int code = 0;
+  const char *msg = NULL;
+  if (!loom_future_done(f))
+    return snprintf(buf, size, "<Task pending name='%s' state=%s>", name, state_of(t));
+  if (loom_future_cancelled(f)) return snprintf(buf, size, "<Task cancelled name='%s'>", name);
+  /* Not loom_future_exception: describing a task does not retrieve its error. */
+  code = f->err;
+  msg = f->msg;
+  if (code)
+    return snprintf(buf, size, "<Task finished name='%s' error=%s '%s'>", name,
+                    loom_err_name(code), msg ? msg : loom_strerror(code));
+  return snprintf(buf, size, "<Task finished name='%s' result=%p>", name,
+                  atomic_load(&f->taken) ? NULL : f->value);
+}
+
 int loom_task_print_stack(const loom_future *f, FILE *out) {
   loom__task *t = loom__task_of(f);
   if (!t || !out) return LOOM_EINVAL;

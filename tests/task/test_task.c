@@ -393,3 +393,37 @@ LOOM_TEST(task, awaiting_itself_is_refused) {
   loom_future_release(t);
   loom_loop_destroy(l);
 }
+
+LOOM_TEST(task, describe_like_asyncio_repr) {
+  loom_loop *l = ts_loop(false);
+  char buf[160];
+  loom_future *ok, *bad, *cx;
+  LT_RC(loom_task_spawn(l, returns_value, (void *)21L, "ok", &ok), 0);
+  LT_RC(loom_task_spawn(l, fails_with_message, NULL, "bad", &bad), 0);
+  LT_RC(loom_task_spawn(l, returns_value, NULL, "cx", &cx), 0);
+  loom_task_cancel(cx, NULL);
+  int n = loom_task_describe(ok, buf, sizeof buf);
+  assert_string_equal(buf, "<Task pending name='ok' state=scheduled (not started)>");
+  assert_int_equal(n, (int)strlen(buf));
+  ts_until(l, ok);
+  ts_until(l, bad);
+  ts_until(l, cx);
+  loom_task_describe(ok, buf, sizeof buf);
+  assert_string_equal(buf, "<Task finished name='ok' result=0x2a>");
+  loom_task_describe(bad, buf, sizeof buf);
+  assert_string_equal(buf, "<Task finished name='bad' error=EINVAL 'bad input 7'>");
+  loom_task_describe(cx, buf, sizeof buf);
+  assert_string_equal(buf, "<Task cancelled name='cx'>");
+  char small[8];
+  LT_CHECK(loom_task_describe(ok, small, sizeof small) > 8, "length of the whole text");
+  assert_string_equal(small, "<Task f");
+  LT_RC(loom_future_error(bad, 0, NULL), LOOM_EINVAL); /* retrieved: no report */
+  loom_future *plain;
+  LT_RC(loom_future_create(&plain), 0);
+  LT_RC(loom_task_describe(plain, buf, sizeof buf), LOOM_EINVAL);
+  loom_future_release(plain);
+  loom_future_release(ok);
+  loom_future_release(bad);
+  loom_future_release(cx);
+  loom_loop_destroy(l);
+}
