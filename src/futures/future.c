@@ -336,6 +336,8 @@ static int wake_waiter(loom_future *f, void *arg) {
   return 0;
 }
 
+_Thread_local loom_future *loom__await_hint;
+
 int loom__future_wait_deadline(loom_future *f, int64_t deadline) {
   if (loom_future_done(f)) return 0;
   /* A task waiting for its own future would sleep forever (asyncio refuses
@@ -347,7 +349,9 @@ int loom__future_wait_deadline(loom_future *f, int64_t deadline) {
   loom__waiter_init(&w);
   loom__fnode n = {.fn = wake_waiter, .arg = &w};
   if (!loom__future_subscribe(f, &n)) return 0;
+  loom__await_hint = f;
   int reason = loom__waiter_park(&w, deadline);
+  loom__await_hint = NULL;
   if (reason != 0 && !loom__future_unsubscribe(f, &n)) {
     /* The future completed while we were timing out or being cancelled: its
      * node already ran.  A timeout then reports success (the future is done);

@@ -64,6 +64,7 @@ int loom_task_spawn_ex(loom_loop *loop, loom_fn fn, void *arg,
   t->coro = NULL;
   t->stack_size = opts ? opts->stack_size : 0;
   t->park_w = NULL;
+  t->awaiting = NULL;
   t->cancel_msg = t->err_copy = NULL;
   t->cancel_requests = 0;
   t->rc = 0;
