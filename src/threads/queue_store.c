@@ -1,4 +1,5 @@
-/* queue_store.c - ring buffer and binary heap behind loom_queue. */
+/* queue_store.c - ring growth and the binary heap behind loom_queue (the
+ * ring's push and pop are inline in queue_store.h). */
 #include <string.h>
 
 #include "queue_store.h"
@@ -35,8 +36,7 @@ static int grow_heap(loom__qstore *s, size_t cap) {
   return 0;
 }
 
-int loom__qstore_reserve(loom__qstore *s) {
-  if (s->len < s->cap) return 0;
+int loom__qstore_grow(loom__qstore *s) {
   size_t cap = next_cap(s);
   if (cap <= s->cap) cap = s->cap + 1; /* bounded queues never ask beyond maxsize */
   return s->kind == LOOM_QUEUE_PRIORITY ? grow_heap(s, cap) : grow_ring(s, cap);
@@ -73,42 +73,20 @@ static void sift_down(loom__qstore *s, size_t i) {
   s->heap[i] = e;
 }
 
-/* ---- push / pop ------------------------------------------------------- */
+/* ---- heap push / pop ----------------------------------------------------- */
 
-void loom__qstore_push(loom__qstore *s, void *item) {
-  if (s->kind == LOOM_QUEUE_PRIORITY) {
-    s->heap[s->len] = (loom__qentry){item, s->seq++};
-    sift_up(s, s->len++);
-    return;
-  }
-  size_t tail = s->head + s->len;
-  if (tail >= s->cap) tail -= s->cap;
-  s->ring[tail] = item;
-  s->len++;
+void loom__qstore_heap_push(loom__qstore *s, void *item) {
+  s->heap[s->len] = (loom__qentry){item, s->seq++};
+  sift_up(s, s->len++);
 }
 
-void *loom__qstore_pop(loom__qstore *s) {
-  void *item;
-  switch (s->kind) {
-  case LOOM_QUEUE_PRIORITY:
-    item = s->heap[0].item;
-    if (--s->len) {
-      s->heap[0] = s->heap[s->len];
-      sift_down(s, 0);
-    }
-    return item;
-  case LOOM_QUEUE_LIFO: {
-    size_t top = s->head + s->len - 1;
-    if (top >= s->cap) top -= s->cap;
-    s->len--;
-    return s->ring[top];
+void *loom__qstore_heap_pop(loom__qstore *s) {
+  void *item = s->heap[0].item;
+  if (--s->len) {
+    s->heap[0] = s->heap[s->len];
+    sift_down(s, 0);
   }
-  default:
-    item = s->ring[s->head];
-    if (++s->head == s->cap) s->head = 0;
-    s->len--;
-    return item;
-  }
+  return item;
 }
 
 void loom__qstore_fini(loom__qstore *s, loom_destructor dtor) {

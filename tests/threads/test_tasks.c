@@ -70,29 +70,53 @@ LOOM_TEST(tasks, lock_is_fifo_among_tasks) {
   loom_loop_destroy(l);
 }
 
-static int cancel_later(loom_future *self, void *p) {
+static int holder(loom_future *self, void *p) {
   (void)self;
-  loom_future *victim = p;
+  t_arg *a = p;
+  int rc = loom_lock_acquire(a->lock, 10);
+  if (rc < 0) return rc;
+  a->order[(*a->next)++] = a->id;
+  rc = loom_event_wait(a->ev, 10); /* hold the lock until the canceller is done */
+  loom_lock_release(a->lock);
+  return rc;
+}
+
+typedef struct {
+  loom_future *victim;
+  loom_event *done;
+} canceller_arg;
+
+static int canceller(loom_future *self, void *p) {
+  (void)self;
+  canceller_arg *c = p;
+  loom_yield(); /* everybody else has parked by now */
+  bool ok = loom_task_cancel(c->victim, "stop waiting");
   loom_yield();
-  loom_task_cancel(victim, "stop waiting");
-  return 0;
+  loom_event_set(c->done);
+  return ok ? 0 : LOOM_EFAILED;
 }
 
 LOOM_TEST(tasks, cancelled_lock_waiter_skipped) {
   loom_loop *l = make_loop();
   loom_lock *lock;
+  loom_event *ev;
   LT_RC(loom_lock_create(&lock), 0);
+  LT_RC(loom_event_create(&ev), 0);
   int order[3], next = 0;
   t_arg a[3];
   loom_future *t[4];
-  for (int i = 0; i < 3; i++) {
-    a[i] = (t_arg){.lock = lock, .order = order, .next = &next, .id = i, .hold = 0.02};
+  a[0] = (t_arg){.lock = lock, .ev = ev, .order = order, .next = &next, .id = 0};
+  LT_RC(loom_task_spawn(l, holder, &a[0], "holder", &t[0]), 0);
+  for (int i = 1; i < 3; i++) {
+    a[i] = (t_arg){.lock = lock, .order = order, .next = &next, .id = i};
     LT_RC(loom_task_spawn(l, lock_task, &a[i], NULL, &t[i]), 0);
   }
-  /* task 1 is cancelled while it waits behind task 0 */
-  LT_RC(loom_task_spawn(l, cancel_later, t[1], NULL, &t[3]), 0);
+  /* task 1 is cancelled while it waits behind the holder */
+  canceller_arg c = {t[1], ev};
+  LT_RC(loom_task_spawn(l, canceller, &c, "canceller", &t[3]), 0);
   run_all(l, t, 4);
-  LT_RC(a[0].rc, 0);
+  LT_RC(loom_future_result(t[0], 0, NULL), 0);
+  LT_RC(loom_future_result(t[3], 0, NULL), 0);
   LT_RC(a[1].rc, LOOM_ECANCELLED);
   LT_RC(a[2].rc, 0);
   assert_int_equal(next, 2);
@@ -100,6 +124,7 @@ LOOM_TEST(tasks, cancelled_lock_waiter_skipped) {
   assert_int_equal(order[1], 2);
   assert_false(loom_lock_locked(lock));
   for (int i = 0; i < 4; i++) loom_future_release(t[i]);
+  LT_RC(loom_event_destroy(ev), 0);
   LT_RC(loom_lock_destroy(lock), 0);
   LT_RC(loom_loop_close(l), 0);
   loom_loop_destroy(l);
@@ -114,18 +139,22 @@ static int event_task(loom_future *self, void *p) {
   return 0;
 }
 
+static _Atomic int ticks; /* how many times the ticker task ran */
+
 static int ticker(loom_future *self, void *p) {
   (void)self;
   t_arg *a = p;
-  while (!loom_event_is_set(a->ev) && a->n < 100000) {
-    a->n++;
+  while (!loom_event_is_set(a->ev) && atomic_load(&ticks) < 1000000) {
+    atomic_fetch_add(&ticks, 1);
     loom_sleep(0.001);
   }
   return 0;
 }
 
-static void *set_after(void *p) {
-  sleep_ms(50);
+/* Sets the event only once the ticker task has run 5 times: the waiting
+ * task gets its event only if the loop kept running while it waited. */
+static void *set_after_ticks(void *p) {
+  while (atomic_load(&ticks) < 5) sleep_ms(0.5);
   loom_event_set(p);
   return NULL;
 }
@@ -138,11 +167,12 @@ LOOM_TEST(tasks, event_set_by_thread_wakes_task_without_blocking_loop) {
   loom_future *t[2];
   LT_RC(loom_task_spawn(l, event_task, &w, "waiter", &t[0]), 0);
   LT_RC(loom_task_spawn(l, ticker, &tk, "ticker", &t[1]), 0);
-  pthread_t th = spawn(set_after, ev);
+  atomic_store(&ticks, 0);
+  pthread_t th = spawn(set_after_ticks, ev);
   run_all(l, t, 2);
   pthread_join(th, NULL);
-  LT_RC(w.rc, 0);
-  LT_CHECK(tk.n >= 5, "the loop ran the ticker only %d times while the waiter waited", tk.n);
+  LT_RC(w.rc, 0); /* a blocked loop would have left it waiting until its 10 s timeout */
+  LT_CHECK(atomic_load(&ticks) >= 5, "ticker ran %d times", atomic_load(&ticks));
   for (int i = 0; i < 2; i++) loom_future_release(t[i]);
   LT_RC(loom_event_destroy(ev), 0);
   LT_RC(loom_loop_close(l), 0);
@@ -296,6 +326,7 @@ static int timed_getter(loom_future *self, void *p) {
   double t0 = loom_now();
   a->rc = loom_queue_get(a->q, &v, 0.05);
   a->hold = loom_now() - t0;
+  a->n = atomic_load(&ticks); /* the ticker ran while we were suspended */
   return 0;
 }
 
@@ -307,6 +338,7 @@ LOOM_TEST(tasks, queue_get_timeout_in_a_task) {
   LT_RC(loom_event_create(&ev), 0);
   t_arg g = {.q = q}, tk = {.ev = ev};
   loom_future *t[2];
+  atomic_store(&ticks, 0);
   LT_RC(loom_task_spawn(l, timed_getter, &g, "g", &t[0]), 0);
   LT_RC(loom_task_spawn(l, ticker, &tk, "ticker", &t[1]), 0);
   run_all(l, t, 1);
@@ -314,7 +346,7 @@ LOOM_TEST(tasks, queue_get_timeout_in_a_task) {
   run_all(l, t + 1, 1);
   LT_RC(g.rc, LOOM_ETIMEDOUT);
   LT_CHECK(g.hold >= 0.049, "a 50 ms get timeout took %.3f s", g.hold);
-  LT_CHECK(tk.n >= 5, "the loop ran the ticker only %d times", tk.n);
+  LT_CHECK(g.n >= 1, "the ticker never ran while the getter waited");
   assert_int_equal(loom__queue_n_waiters(q, 0), 0);
   for (int i = 0; i < 2; i++) loom_future_release(t[i]);
   LT_RC(loom_event_destroy(ev), 0);

@@ -144,20 +144,25 @@ static int sleep_then(loom_future *self, void *arg) {
 }
 
 LOOM_TEST(thread, futures_mix_with_wait_and_as_completed) {
+  loom_event *go;
+  LT_RC(loom_event_create(&go), 0);
+  gate_arg g = {.go = go};
   loom_thread *slow, *fast;
-  LT_RC(loom_thread_start(&slow, "slow", sleep_then, (void *)300), 0);
+  LT_RC(loom_thread_start(&slow, "slow", wait_gate, &g), 0); /* ends when go is set */
   LT_RC(loom_thread_start(&fast, "fast", sleep_then, (void *)1), 0);
   loom_future *fs[2] = {loom_thread_future(slow), loom_thread_future(fast)};
-  loom_future *done[2];
-  size_t nd = 0;
-  LT_RC(loom_wait(fs, 2, 10, LOOM_FIRST_COMPLETED, done, &nd, NULL, NULL), 0);
-  assert_true(nd >= 1);
+  loom_future *done[2], *pending[2];
+  size_t nd = 0, np = 0;
+  LT_RC(loom_wait(fs, 2, 10, LOOM_FIRST_COMPLETED, done, &nd, pending, &np), 0);
+  assert_int_equal(nd, 1);
   assert_ptr_equal(done[0], fs[1]);
+  assert_ptr_equal(pending[0], fs[0]);
   loom_as_completed *it;
   LT_RC(loom_as_completed_create(fs, 2, 10, &it), 0);
   loom_future *f;
   LT_RC(loom_as_completed_next(it, &f), 0);
   assert_ptr_equal(f, fs[1]);
+  loom_event_set(go);
   LT_RC(loom_as_completed_next(it, &f), 0);
   assert_ptr_equal(f, fs[0]);
   LT_RC(loom_as_completed_next(it, &f), LOOM_ESTOP);
@@ -166,6 +171,7 @@ LOOM_TEST(thread, futures_mix_with_wait_and_as_completed) {
   loom_thread_join(fast, 10);
   loom_thread_destroy(slow);
   loom_thread_destroy(fast);
+  LT_RC(loom_event_destroy(go), 0);
 }
 
 LOOM_TEST(thread, destroy_without_join_detaches) {
