@@ -22,7 +22,10 @@
  * returned through `out` holds one reference owned by the caller, who drops it
  * with loom_handle_release() (the callback still runs; releasing is not
  * cancelling).  The handle stays valid, and cancel stays safe, until released,
- * even after the callback ran.
+ * even after the callback ran or the loop closed - but release every handle
+ * before loom_loop_destroy (handles live in the loop's memory; one still
+ * held at destroy is reported and that memory is leaked rather than freed
+ * under you).
  */
 #ifndef LOOM_LOOP_H
 #define LOOM_LOOP_H
@@ -142,7 +145,8 @@ bool loom_handle_cancelled(const loom_handle *h);
  * call_soon handles, the loop time when it was scheduled. */
 double loom_handle_when(const loom_handle *h);
 
-/* Drop the caller's reference (NULL is a no-op).  Does not cancel. */
+/* Drop the caller's reference (NULL is a no-op).  Does not cancel.  Any
+ * thread; before loom_loop_destroy. */
 void loom_handle_release(loom_handle *h);
 
 /* ---- file descriptors -------------------------------------------------- */

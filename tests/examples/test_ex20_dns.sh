@@ -8,7 +8,8 @@ py="${LOOM_PYTHON3:-/usr/bin/python3}"
 port=$((20000 + $$ % 20000))
 log=$(mktemp)
 trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
-timeout 60 "$bin" --port "$port" >"$log" 2>&1 &
+# --foreground: our SIGTERM reaches the server once (see test_ex_echo.sh).
+timeout --foreground 60 "$bin" --port "$port" >"$log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do grep -q listening "$log" && break; sleep 0.05; done
 grep -q "listening on 127.0.0.1:$port" "$log"

@@ -9,7 +9,11 @@ port=$((20000 + ($$ * 3) % 20000))
 log=$(mktemp)
 out=$(mktemp)
 trap 'kill $pid 2>/dev/null || true; rm -f "$log" "$out"' EXIT
-timeout 60 "$bin" server --port "$port" >"$log" 2>&1 &
+# --foreground: timeout forwards our SIGTERM once.  Without it, it also
+# signals its whole process group, and that second SIGTERM can land after the
+# server's loop closed and restored the default disposition (as asyncio's
+# would), killing it before it prints its summary.
+timeout --foreground 60 "$bin" server --port "$port" >"$log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do grep -q listening "$log" && break; sleep 0.05; done
 grep -q "server: listening on 127.0.0.1:$port" "$log"
