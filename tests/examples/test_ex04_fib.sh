@@ -11,7 +11,7 @@ a=0; b=1; declare -A want
 for ((n = 0; n <= 27; n++)); do want[$n]=$a; t=$((a + b)); a=$b; b=$t; done
 for sec in sequential iterative processes; do
   for ((n = 10; n <= 27; n++)); do
-    echo "$out" | grep -q -x "$sec: fib($n) = ${want[$n]}" || fail "$sec: fib($n) missing or wrong"
+    grep -q -x "$sec: fib($n) = ${want[$n]}" <<<"$out" || fail "$sec: fib($n) missing or wrong"
   done
 done
 [ "$(echo "$out" | grep -c '^processes: done fib(')" -eq 18 ] || fail "not every job reported completion"
@@ -19,6 +19,6 @@ done
 got=$(echo "$out" | grep -o '^processes: fib([0-9]*)' | tr -dc '0-9,\n' | tr '\n' ' ')
 exp=$(for ((n = 10; n <= 27; n++)); do printf 'processes: fib(%d)\n' $n; done | tr -dc '0-9,\n' | tr '\n' ' ')
 [ "$got" = "$exp" ] || fail "results out of input order"
-echo "$out" | grep -q 'processes: .* s with 2 workers' || fail "no timing line"
+grep -q 'processes: .* s with 2 workers' <<<"$out" || fail "no timing line"
 timeout 10 "$bin" --to 99 >/dev/null 2>&1 && fail "accepted n > 45"
 echo OK
