@@ -403,8 +403,14 @@ def parse_args(argv):
     return ap.parse_args(argv)
 
 
+def on_sigterm(signum, frame):
+    # Unwind like Ctrl-C, so run_once kills the running benchmark's process group.
+    raise KeyboardInterrupt
+
+
 def main(argv):
     a = parse_args(argv)
+    signal.signal(signal.SIGTERM, on_sigterm)
     build = os.path.abspath(a.build)
     src = os.path.abspath(a.src)
     ctx = {"build": build, "src": src, "gobin": os.path.join(build, "go")}
