@@ -31,26 +31,26 @@ bool loom__waiter_claim(loom__waiter *w, int reason) {
 }
 
 bool loom__waiter_fire(loom__waiter *w, int reason) {
-  /* Read ops before claiming: once READY, a thread waiter may return and
-   * its stack frame (holding w) may be gone. */
-  const loom__park_ops *ops = w->ops;
+  /* Snapshot what resuming needs before claiming: once READY, the waiter
+   * may return from park (it can be fired before it even parks) and its
+   * stack frame, holding w, may be gone. */
+  loom__waiter snap = {.ops = w->ops, .owner = w->owner, .reason = reason};
   uint32_t expect = LOOM__W_WAITING;
   if (!atomic_compare_exchange_strong_explicit(&w->state, &expect, LOOM__W_CLAIMED,
                                                memory_order_acq_rel,
                                                memory_order_acquire))
     return false;
   w->reason = reason;
-  if (ops == &thread_ops) {
-    atomic_store_explicit(&w->state, LOOM__W_READY, memory_order_release);
-    /* w may already be gone; waking a futex word nobody waits on is harmless
-     * and a reused address only sees a spurious wake-up, which every futex
-     * user in loom tolerates. */
+  atomic_store_explicit(&w->state, LOOM__W_READY, memory_order_release);
+  if (snap.ops == &thread_ops) {
+    /* Waking a futex word nobody waits on any more is harmless, and a reused
+     * address only sees a spurious wake-up, which every futex user in loom
+     * tolerates. */
     loom__futex_wake(&w->state, 1);
     return true;
   }
-  /* Task waiters do not return until unparked, so w stays valid. */
-  atomic_store_explicit(&w->state, LOOM__W_READY, memory_order_release);
-  ops->unpark(w);
+  atomic_init(&snap.state, LOOM__W_READY);
+  snap.ops->unpark(&snap);
   return true;
 }
 
@@ -75,4 +75,4 @@ static void thread_park(loom__waiter *w, int64_t deadline) {
   }
 }
 
-static void thread_unpark(loom__waiter *w) { loom__futex_wake(&w->state, 1); }
+static void thread_unpark(loom__waiter *w) { (void)w; /* threads are woken in fire */ }

@@ -32,7 +32,12 @@ typedef struct loom__park_ops {
    * itself with LOOM_ETIMEDOUT when `deadline` passes (or LOOM_ECANCELLED
    * when the context is cancelled, for tasks). */
   void (*park)(loom__waiter *w, int64_t deadline);
-  /* Resume the context parked on w; called once, by the party that fired it. */
+  /* Resume the context parked on w; called once, by the party that fired it.
+   * It receives a SNAPSHOT of the waiter (ops, owner and reason valid), not
+   * the waiter itself: the real one may already be gone, because a waiter
+   * can be fired before it parks and then return at once.  So unpark must
+   * act on `owner` only (e.g. schedule that task), never compare or touch
+   * the waiter's address. */
   void (*unpark)(loom__waiter *w);
 } loom__park_ops;
 

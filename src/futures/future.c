@@ -23,7 +23,7 @@ void loom__future_init(loom_future *f, const loom__future_ops *ops) {
 int loom_future_create(loom_future **out) {
   if (!out) return LOOM_EINVAL;
   *out = NULL;
-  loom_future *f = loom__malloc(sizeof *f);
+  loom_future *f = loom__future_alloc();
   if (!f) return LOOM_ENOMEM;
   loom__future_init(f, NULL);
   *out = f;
@@ -48,7 +48,7 @@ static void future_destroy(loom_future *f) {
   if (f->ops->free)
     f->ops->free(f);
   else
-    loom__free(f);
+    loom__future_free(f);
 }
 
 void loom_future_release(loom_future *f) {
@@ -362,6 +362,7 @@ int loom_future_result_bytes(loom_future *f, double timeout, const void **data, 
   if (!f) return LOOM_EINVAL;
   int rc = loom__future_wait_deadline(f, loom_deadline(timeout));
   if (rc < 0) return rc;
+  atomic_store_explicit(&f->retrieved, true, memory_order_relaxed);
   if (f->err) return f->err;
   if (data) *data = atomic_load(&f->taken) ? NULL : f->value;
   if (len) *len = f->size;
@@ -378,6 +379,7 @@ int loom_future_result(loom_future *f, double timeout, void **value) {
 int loom_future_take_result(loom_future *f, void **value, loom_destructor *dtor) {
   if (!f || !value) return LOOM_EINVAL;
   if (!loom_future_done(f)) return LOOM_EAGAIN;
+  atomic_store_explicit(&f->retrieved, true, memory_order_relaxed);
   if (f->err) return f->err;
   if (atomic_exchange(&f->taken, true)) return LOOM_EINVALIDSTATE;
   *value = f->value;
@@ -389,6 +391,7 @@ int loom_future_error(loom_future *f, double timeout, const char **msg) {
   if (!f) return LOOM_EINVAL;
   int rc = loom__future_wait_deadline(f, loom_deadline(timeout));
   if (rc < 0) return rc;
+  atomic_store_explicit(&f->retrieved, true, memory_order_relaxed);
   if (msg) *msg = f->msg ? f->msg : (f->err ? loom_strerror(f->err) : NULL);
   return f->err;
 }
@@ -396,6 +399,8 @@ int loom_future_error(loom_future *f, double timeout, const char **msg) {
 int loom_future_exception(const loom_future *f, int *code, const char **msg) {
   if (!f) return LOOM_EINVAL;
   if (!loom_future_done(f)) return LOOM_EAGAIN;
+  /* Reading the outcome retrieves it, even through a const view. */
+  atomic_store_explicit(&((loom_future *)f)->retrieved, true, memory_order_relaxed);
   if (code) *code = f->err;
   if (msg) *msg = f->msg ? f->msg : (f->err ? loom_strerror(f->err) : NULL);
   return 0;

@@ -1,0 +1,167 @@
+/* lifecycle.c - creating, closing and destroying a loop.
+ *
+ * Close order matters: the task layer's hook runs first, while the loop is
+ * still whole (it may iterate the loop so cancelled tasks can unwind); then
+ * the inbox is sealed so late thread-safe posts are refused instead of lost
+ * in a dead queue; then queued callbacks and timers are dropped (public
+ * handles release their loop reference), and last the backend goes.  The
+ * eventfd lives until destroy, since other threads may still write it.
+ */
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "loop_impl.h"
+
+static int wake_init(loom_loop *loop) {
+  int fd = loom__sys_fault(EMFILE) ? -1 : eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fd < 0) return -errno;
+  loop->wake_fd = fd;
+  int rc = loop->poll.ops->add(&loop->poll, fd, LOOM__POLL_IN);
+  if (rc) {
+    close(fd);
+    loop->wake_fd = -1;
+  }
+  return rc;
+}
+
+int loom_loop_create(loom_loop **out, const loom_loop_options *opts) {
+  if (!out) return LOOM_EINVAL;
+  *out = NULL;
+  loom_loop *loop = loom__calloc(1, sizeof *loop);
+  if (!loop) return LOOM_ENOMEM;
+  loop->wake_fd = -1;
+  loop->poll.ops = &loom__poll_default_ops;
+  int rc = loop->poll.ops->init(&loop->poll);
+  if (rc) {
+    loom__free(loop);
+    return rc;
+  }
+  rc = wake_init(loop);
+  if (rc) {
+    loop->poll.ops->close(&loop->poll);
+    loom__free(loop);
+    return rc;
+  }
+  loop->now = loop->real_anchor = loom_now_ns();
+  if (opts) {
+    loom_loop_set_slow_callback_threshold(loop, opts->slow_callback_threshold);
+    loop->virtual_clock = opts->virtual_clock;
+  }
+  loom__live_inc(LOOM_LIVE_LOOPS);
+  *out = loop;
+  return 0;
+}
+
+static _Atomic(loom__callback_fn) close_runners[8];
+
+void loom__loop_run_at_close(loom__callback_fn fn) {
+  for (size_t i = 0; i < LOOM__ARRAY_LEN(close_runners); i++) {
+    loom__callback_fn cur = atomic_load(&close_runners[i]);
+    if (cur == fn) return;
+    if (!cur) {
+      loom__callback_fn none = NULL;
+      if (atomic_compare_exchange_strong(&close_runners[i], &none, fn) || none == fn) return;
+    }
+  }
+}
+
+static bool runs_at_close(loom__callback_fn fn) {
+  for (size_t i = 0; i < LOOM__ARRAY_LEN(close_runners); i++) {
+    loom__callback_fn cur = atomic_load_explicit(&close_runners[i], memory_order_relaxed);
+    if (!cur) return false;
+    if (cur == fn) return true;
+  }
+  return false;
+}
+
+/* One pass over the ready queue: run bookkeeping entries, keep the rest in
+ * order (ahead of whatever the bookkeeping posts).  True if any ran. */
+static bool run_bookkeeping_once(loom_loop *loop) {
+  loom__loop_inbox_drain(loop);
+  loom__callback *cb = loop->ready.head;
+  loom__cbq keep = {NULL, NULL};
+  loop->ready.head = loop->ready.tail = NULL;
+  bool any = false;
+  while (cb) {
+    loom__callback *next = cb->next;
+    cb->next = NULL;
+    if (runs_at_close(cb->fn)) {
+      cb->fn(cb);
+      any = true;
+    } else {
+      if (keep.tail) keep.tail->next = cb;
+      else keep.head = cb;
+      keep.tail = cb;
+    }
+    cb = next;
+  }
+  if (keep.head) { /* the kept ones go back in front */
+    keep.tail->next = loop->ready.head;
+    if (!loop->ready.head) loop->ready.tail = keep.tail;
+    loop->ready.head = keep.head;
+  }
+  return any;
+}
+
+/* Completion notices still queued must run, or what waits on them leaks. */
+static void run_bookkeeping(loom_loop *loop) {
+  bool bind = !loom__tls_loop;
+  if (bind) loom__tls_loop = loop;
+  for (int round = 0; round < 1000 && run_bookkeeping_once(loop); round++) {
+  }
+  if (bind) loom__tls_loop = NULL;
+}
+
+static void drop_queue(loom__callback *cb) {
+  while (cb) {
+    loom__callback *next = cb->next;
+    loom__handle_drop_cb(cb); /* task-layer entries are simply forgotten */
+    cb = next;
+  }
+}
+
+/* Drop every queued callback and armed timer without running them. */
+static void drop_pending(loom_loop *loop) {
+  loom__callback *in = atomic_exchange(&loop->inbox, &loom__inbox_closed);
+  if (in != &loom__inbox_closed) drop_queue(in);
+  loom__callback *ready = loop->ready.head;
+  loop->ready.head = loop->ready.tail = NULL;
+  drop_queue(ready);
+  while (loop->heap_len) {
+    loom__timer *t = loop->heap[loop->heap_len - 1].t;
+    loop->heap_len--;
+    t->index = LOOM__TIMER_IDLE;
+    loom__handle_drop_timer(t);
+  }
+}
+
+int loom_loop_close(loom_loop *loop) {
+  if (!loop) return LOOM_EINVAL;
+  if (atomic_load(&loop->running)) return LOOM_EBUSY;
+  if (atomic_load(&loop->closed)) return 0;
+  if (loop->hooks.close) loop->hooks.close(loop, loop->hooks.ctx);
+  run_bookkeeping(loop);
+  atomic_store(&loop->closed, true);
+  drop_pending(loop);
+  loom__loop_executor_fini(loop);
+  loom__timers_fini(loop);
+  loom__io_fini(loop);
+  loom__signals_fini(loop);
+  loop->poll.ops->close(&loop->poll);
+  /* wake_fd stays open until destroy: a thread racing with close may still
+   * write it (its post was refused or dropped, but its wake-up is in flight). */
+  return 0;
+}
+
+void loom_loop_destroy(loom_loop *loop) {
+  if (!loop) return;
+  if (atomic_load(&loop->running)) {
+    loom__report("loom_loop_destroy called on a running loop: leaked");
+    return;
+  }
+  loom_loop_close(loop);
+  close(loop->wake_fd);
+  loom__handles_fini(loop);
+  loom__free(loop);
+  loom__live_dec(LOOM_LIVE_LOOPS);
+}

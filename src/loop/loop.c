@@ -1,0 +1,332 @@
+/* loop.c - the event loop: life cycle, one iteration, the ready queue, the
+ * thread-safe inbox and its eventfd wake-up, the clock.
+ *
+ * One iteration (loop_iterate) reads like asyncio's _run_once:
+ *   1. choose a poll timeout: 0 if anything is ready, else until the next
+ *      timer, else forever;
+ *   2. wait for fd events (the virtual clock polls, then jumps to the next
+ *      timer instead of sleeping) and dispatch them;
+ *   3. fire the timers that are due;
+ *   4. move the thread-safe inbox to the ready queue and run the callbacks
+ *      that were ready when the batch began (callbacks posted by the batch
+ *      run in the next iteration, so nothing starves the poll).
+ *
+ * Thread-safe posts go on a lock-free LIFO (one CAS per post); the loop takes
+ * the whole list with one exchange and reverses it, which restores each
+ * producer's order.  A flag coalesces wake-ups: only the post that finds it
+ * clear writes the eventfd, and the loop clears it (after reading the
+ * eventfd) before draining, so a post is never left without a wake-up.
+ */
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "../futures/future_internal.h"
+#include "loop_impl.h"
+
+_Thread_local loom_loop *loom__tls_loop;
+
+loom__callback loom__inbox_closed;
+
+enum { EVENT_BATCH = 256 };
+#define TIMER_SLACK_NS ((int64_t)100000) /* 100 us */
+
+/* ---- clock ---------------------------------------------------------------- */
+
+static int64_t real_now(const loom_loop *loop) { return loom_now_ns() + loop->clock_offset; }
+
+int64_t loom__loop_now(const loom_loop *loop) {
+  return loop->virtual_clock ? loop->now : real_now(loop);
+}
+
+int64_t loom__loop_deadline(const loom_loop *loop, int64_t mono_deadline) {
+  if (mono_deadline == INT64_MAX) return INT64_MAX;
+  if (!loop->virtual_clock) return mono_deadline + loop->clock_offset;
+  /* Virtual time stands still while callbacks run: loom_deadline() measured
+   * from real_anchor (loom__deadline_base), so this gives back exactly the
+   * timeout asked for.  A deadline taken outside an iteration (another
+   * thread) is measured from the anchor too: never shorter than asked. */
+  int64_t left = mono_deadline - loop->real_anchor;
+  if (left < 0) left = 0;
+  return left > INT64_MAX - loop->now ? INT64_MAX : loop->now + left;
+}
+
+static void clock_update(loom_loop *loop) {
+  if (!loop->virtual_clock) loop->now = real_now(loop);
+  else loop->real_anchor = loom_now_ns();
+}
+
+double loom_loop_time(const loom_loop *loop) {
+  return loop ? (double)loom__loop_now(loop) / 1e9 : 0.0;
+}
+
+int loom_loop_set_virtual_clock(loom_loop *loop, bool on) {
+  if (!loop) return LOOM_EINVAL;
+  if (on == loop->virtual_clock) return 0;
+  if (on) {
+    loop->real_anchor = loom_now_ns();
+    loop->now = loop->real_anchor + loop->clock_offset;
+  } else {
+    /* Resume the real clock from the virtual time: never go backwards. */
+    int64_t real = loom_now_ns();
+    if (loop->now > real + loop->clock_offset) loop->clock_offset = loop->now - real;
+  }
+  loop->virtual_clock = on;
+  return 0;
+}
+
+/* ---- queues and wake-up ---------------------------------------------------- */
+
+void loom__loop_wake(loom_loop *loop) {
+  if (atomic_exchange(&loop->wake_pending, true)) return;
+  uint64_t one = 1;
+  /* Cannot fail short of a closed fd (a bug) or counter overflow (the loop
+   * reads it first): the wake-up is the fd becoming readable. */
+  ssize_t rc = write(loop->wake_fd, &one, sizeof one);
+  (void)rc;
+}
+
+void loom__loop_post(loom_loop *loop, loom__callback *cb) {
+  cb->next = NULL;
+  if (loop->ready.tail) loop->ready.tail->next = cb;
+  else loop->ready.head = cb;
+  loop->ready.tail = cb;
+}
+
+/* Push on the inbox; false if the loop is closed. */
+static bool inbox_push(loom_loop *loop, loom__callback *cb) {
+  loom__callback *old = atomic_load_explicit(&loop->inbox, memory_order_relaxed);
+  do {
+    if (old == &loom__inbox_closed) return false;
+    cb->next = old;
+  } while (!atomic_compare_exchange_weak_explicit(&loop->inbox, &old, cb, memory_order_release,
+                                                  memory_order_relaxed));
+  return true;
+}
+
+bool loom__loop_post_threadsafe_checked(loom_loop *loop, loom__callback *cb) {
+  if (loom__tls_loop == loop) {
+    if (atomic_load(&loop->closed)) return false;
+    loom__loop_post(loop, cb);
+    return true;
+  }
+  if (!inbox_push(loop, cb)) return false;
+  loom__loop_wake(loop);
+  return true;
+}
+
+void loom__loop_post_threadsafe(loom_loop *loop, loom__callback *cb) {
+  (void)loom__loop_post_threadsafe_checked(loop, cb);
+}
+
+/* Move the inbox to the ready queue, oldest first. */
+void loom__loop_inbox_drain(loom_loop *loop) {
+  if (!atomic_load_explicit(&loop->inbox, memory_order_relaxed)) return;
+  loom__callback *l = atomic_exchange_explicit(&loop->inbox, NULL, memory_order_acquire);
+  loom__callback *rev = NULL;
+  while (l) {
+    loom__callback *next = l->next;
+    l->next = rev;
+    rev = l;
+    l = next;
+  }
+  while (rev) {
+    loom__callback *next = rev->next;
+    loom__loop_post(loop, rev);
+    rev = next;
+  }
+}
+
+static void wake_read(loom_loop *loop) {
+  uint64_t v;
+  ssize_t rc = read(loop->wake_fd, &v, sizeof v);
+  (void)rc;
+  /* Clear before the inbox is drained (later this iteration): a post that
+   * lands after the drain finds the flag clear and writes again. */
+  atomic_store(&loop->wake_pending, false);
+  if (loop->sig_count) loom__signals_dispatch(loop);
+}
+
+/* ---- stall detector ---------------------------------------------------------- */
+
+void loom__loop_check_slow(loom_loop *loop, int64_t start, const char *what) {
+  int64_t took = loom_now_ns() - start;
+  if (took < loop->slow_ns) return;
+  const char *task = loop->hooks.running_name ? loop->hooks.running_name(loop, loop->hooks.ctx)
+                                              : NULL;
+  loop->slow_count++;
+  if (task)
+    loom__report("slow callback: task '%s' blocked the loop for %.3f s", task, (double)took / 1e9);
+  else
+    loom__report("slow callback: %s blocked the loop for %.3f s", what, (double)took / 1e9);
+}
+
+int loom_loop_set_slow_callback_threshold(loom_loop *loop, double seconds) {
+  if (!loop) return LOOM_EINVAL;
+  loop->slow_ns = seconds > 0 ? (int64_t)(seconds * 1e9) : 0;
+  if (seconds > 0 && loop->slow_ns == 0) loop->slow_ns = 1;
+  return 0;
+}
+
+unsigned long loom_loop_slow_callback_count(const loom_loop *loop) {
+  return loop ? loop->slow_count : 0;
+}
+
+/* ---- one iteration ----------------------------------------------------------- */
+
+static void run_ready(loom_loop *loop) {
+  loom__callback *cb = loop->ready.head;
+  loop->ready.head = loop->ready.tail = NULL;
+  while (cb) {
+    loom__callback *next = cb->next; /* cb may be freed by its own fn */
+    if (LOOM__UNLIKELY(loop->slow_ns)) {
+      int64_t t0 = loom_now_ns();
+      cb->fn(cb);
+      loom__loop_check_slow(loop, t0, "a callback");
+    } else {
+      cb->fn(cb);
+    }
+    cb = next;
+  }
+}
+
+static int64_t poll_timeout(loom_loop *loop, bool nowait) {
+  if (nowait || loop->ready.head || atomic_load_explicit(&loop->inbox, memory_order_relaxed) ||
+      atomic_load_explicit(&loop->stop_req, memory_order_relaxed) ||
+      atomic_load_explicit(&loop->ruc_done, memory_order_relaxed))
+    return 0;
+  int64_t next = loom__timers_next(loop);
+  if (next == INT64_MAX) return -1;
+  int64_t left = next - loom__loop_now(loop);
+  if (left <= 0) return 0;
+  if (loop->virtual_clock) return left; /* exact: the clock jumps by it */
+  /* Timer slack: sleep in whole TIMER_SLACK_NS steps (rounded up, so never
+   * early).  Waking for every timer of a dense schedule would cost a system
+   * call each; this way one wake-up fires every timer of the window. */
+  return (left + TIMER_SLACK_NS - 1) / TIMER_SLACK_NS * TIMER_SLACK_NS;
+}
+
+static int poll_events(loom_loop *loop, int64_t timeout, loom__poll_event *ev) {
+  if (loop->virtual_clock && timeout != 0) {
+    int n = loop->poll.ops->wait(&loop->poll, 0, ev, EVENT_BATCH);
+    if (n != 0) return n;
+    if (timeout < 0) return loop->poll.ops->wait(&loop->poll, -1, ev, EVENT_BATCH);
+    loop->now += timeout; /* nothing can happen before the next timer: jump */
+    return 0;
+  }
+  return loop->poll.ops->wait(&loop->poll, timeout, ev, EVENT_BATCH);
+}
+
+static void dispatch(loom_loop *loop, loom__poll_event *ev, int n) {
+  for (int i = 0; i < n; i++) {
+    if (ev[i].fd == loop->wake_fd) wake_read(loop);
+    else loom__io_dispatch(loop, ev[i].fd, ev[i].events);
+  }
+  if (loop->heap_len) loom__timers_run(loop);
+  loom__loop_inbox_drain(loop);
+  run_ready(loop);
+}
+
+static void loop_iterate(loom_loop *loop, bool nowait) {
+  loom__poll_event ev[EVENT_BATCH];
+  int n = poll_events(loop, poll_timeout(loop, nowait), ev);
+  clock_update(loop);
+  if (!loop->virtual_clock) {
+    dispatch(loop, ev, n);
+    return;
+  }
+  /* Virtual clock: time stands still while this iteration's callbacks run,
+   * for the timeouts they compute too (loom_deadline measures from the
+   * anchor; loom__loop_deadline maps it back exactly). */
+  int64_t saved = loom__deadline_base;
+  loom__deadline_base = loop->real_anchor;
+  dispatch(loop, ev, n);
+  loom__deadline_base = saved;
+}
+
+/* ---- running ----------------------------------------------------------------- */
+
+static int loop_enter(loom_loop *loop) {
+  if (!loop) return LOOM_EINVAL;
+  if (atomic_load(&loop->closed)) return LOOM_ECLOSED;
+  if (loom__tls_loop) return LOOM_EBUSY;
+  bool idle = false;
+  if (!atomic_compare_exchange_strong(&loop->running, &idle, true)) return LOOM_EBUSY;
+  loom__tls_loop = loop;
+  clock_update(loop);
+  return 0;
+}
+
+static void loop_leave(loom_loop *loop) {
+  atomic_store(&loop->stop_req, false);
+  atomic_store(&loop->ruc_done, false);
+  loom__tls_loop = NULL;
+  atomic_store(&loop->running, false);
+}
+
+int loom_loop_run_forever(loom_loop *loop) {
+  int rc = loop_enter(loop);
+  if (rc) return rc;
+  do loop_iterate(loop, false);
+  while (!atomic_load(&loop->stop_req));
+  loop_leave(loop);
+  return 0;
+}
+
+int loom__loop_run_once(loom_loop *loop, bool nowait) {
+  bool nested = loom__tls_loop == loop;
+  if (!nested) {
+    if (loom__tls_loop) return LOOM_EBUSY;
+    bool idle = false;
+    if (!atomic_compare_exchange_strong(&loop->running, &idle, true)) return LOOM_EBUSY;
+    loom__tls_loop = loop;
+    clock_update(loop);
+  }
+  loop_iterate(loop, nowait);
+  if (!nested) {
+    loom__tls_loop = NULL;
+    atomic_store(&loop->running, false);
+  }
+  return 0;
+}
+
+/* Runs under f's lock in whatever thread completes f: flag and wake. */
+static int ruc_node_fn(loom_future *f, void *arg) {
+  loom_loop *loop = arg;
+  atomic_store(&loop->ruc_done, true);
+  if (loom__tls_loop != loop) loom__loop_wake(loop);
+  return 0;
+}
+
+int loom_loop_run_until_complete(loom_loop *loop, loom_future *f) {
+  if (!f) return LOOM_EINVAL;
+  int rc = loop_enter(loop);
+  if (rc) return rc;
+  loom__fnode node = {.fn = ruc_node_fn, .arg = loop};
+  atomic_store(&loop->ruc_done, false);
+  /* Already done: still run one iteration, as asyncio does. */
+  if (!loom__future_subscribe(f, &node)) atomic_store(&loop->ruc_done, true);
+  do loop_iterate(loop, false);
+  while (!atomic_load(&loop->ruc_done) && !atomic_load(&loop->stop_req));
+  if (!atomic_load(&loop->ruc_done) && loom__future_unsubscribe(f, &node)) rc = LOOM_EINVALIDSTATE;
+  loop_leave(loop);
+  return rc;
+}
+
+void loom_loop_stop(loom_loop *loop) {
+  if (!loop) return;
+  atomic_store(&loop->stop_req, true);
+  if (loom__tls_loop != loop && !atomic_load(&loop->closed)) loom__loop_wake(loop);
+}
+
+bool loom_loop_is_running(const loom_loop *loop) { return loop && atomic_load(&loop->running); }
+bool loom_loop_is_closed(const loom_loop *loop) { return loop && atomic_load(&loop->closed); }
+loom_loop *loom_loop_current(void) { return loom__tls_loop; }
+loom_loop *loom__loop_current(void) { return loom__tls_loop; }
+bool loom__loop_on_thread(const loom_loop *loop) { return loop && loom__tls_loop == loop; }
+
+void loom__loop_set_hooks(loom_loop *loop, const loom__loop_hooks *hooks) {
+  if (hooks) loop->hooks = *hooks;
+  else loop->hooks = (loom__loop_hooks){0};
+}
+
+void **loom__loop_task_slot(loom_loop *loop) { return &loop->task_slot; }

@@ -1,0 +1,138 @@
+/* loop_impl.h - the layout of loom_loop, shared by the files of src/loop only.
+ *
+ * The loop is split by concept: loop.c (life cycle, the iteration, queues,
+ * clock), timer.c (the 4-ary timer heap), handle.c (public callbacks and
+ * handles), io.c (readers and writers), signal.c (signal handlers).
+ */
+#ifndef LOOM_LOOP_LOOP_IMPL_H
+#define LOOM_LOOP_LOOP_IMPL_H
+
+#include <signal.h>
+#include <stdatomic.h>
+
+#include "loom/executor.h"
+
+#include "../core/internal.h"
+#include "loop_internal.h"
+#include "poll.h"
+
+/* One heap slot: the key is copied in so sifting never touches the timers
+ * themselves except to update their index. */
+typedef struct loom__heap_ent {
+  int64_t deadline;
+  uint64_t seq;
+  loom__timer *t;
+} loom__heap_ent;
+
+/* Reader and writer of one fd. */
+typedef struct loom__io_watch {
+  loom_callback_fn rfn, wfn; /* NULL: no reader / writer */
+  void *rarg, *warg;
+  uint32_t armed;            /* interest currently registered in the backend */
+} loom__io_watch;
+
+typedef struct loom__sig_watch {
+  loom_signal_fn fn;
+  void *arg;
+  struct sigaction old; /* disposition to restore on removal */
+} loom__sig_watch;
+
+/* A FIFO of intrusive callbacks (loop thread only). */
+typedef struct loom__cbq {
+  loom__callback *head, *tail;
+} loom__cbq;
+
+struct loom_loop {
+  loom__poll poll;              /* readiness backend */
+  int wake_fd;                  /* eventfd: thread-safe posts, stop, signals */
+  _Atomic bool wake_pending;    /* an eventfd write is outstanding (coalescing) */
+  _Atomic(loom__callback *) inbox; /* thread-safe posts, LIFO; reversed on drain */
+  loom__cbq ready;              /* call_soon / loom__loop_post, FIFO */
+
+  /* Timers: 4-ary min-heap on (deadline, seq). */
+  loom__heap_ent *heap;
+  uint32_t heap_len, heap_cap;
+  uint64_t timer_seq;
+
+  /* Clock: real = CLOCK_MONOTONIC + offset; virtual = vnow (jumps only). */
+  int64_t now;                  /* cached loop time, ns */
+  int64_t clock_offset;
+  int64_t real_anchor;          /* virtual: real instant that stands for `now` */
+  bool virtual_clock;
+
+  /* Foreign fds. */
+  loom__io_watch *io;
+  int io_cap;                   /* entries in io (indexed by fd) */
+  int io_count;                 /* fds with a reader or writer */
+
+  /* Signals (allocated on first use), indexed by signal number. */
+  loom__sig_watch *sigs;
+  int sig_count;
+
+  /* State. */
+  _Atomic bool running;
+  _Atomic bool stop_req;
+  _Atomic bool ruc_done;        /* run_until_complete's future finished */
+  _Atomic bool closed;          /* read by posting threads */
+  bool destroying;
+
+  /* Stall detector. */
+  int64_t slow_ns;              /* 0: off */
+  unsigned long slow_count;
+
+  /* Handle pool (handle.c). */
+  loom__callback *hfree;        /* loop thread's free handles */
+  _Atomic(loom__callback *) hfree_remote; /* freed on other threads */
+  struct loom__hblock *hblocks; /* every block, freed at destroy */
+  _Atomic long hout;            /* pooled handles in use */
+
+  /* Default executor for run_in_executor (executor.c). */
+  loom_executor *default_ex;
+  bool default_ex_owned;        /* created by the loop: shut down at close */
+
+  loom__loop_hooks hooks;
+  void *task_slot;
+};
+
+/* The loop this thread drives (loop.c). */
+extern _Thread_local loom_loop *loom__tls_loop;
+
+/* ---- timer.c ---- */
+void loom__timers_fini(loom_loop *loop);
+/* Fire timers due at loop->now, created before this call (see timer.c). */
+void loom__timers_run(loom_loop *loop);
+/* Deadline of the earliest timer, or INT64_MAX. */
+static inline int64_t loom__timers_next(const loom_loop *loop) {
+  return loop->heap_len ? loop->heap[0].deadline : INT64_MAX;
+}
+
+/* ---- handle.c ---- */
+typedef struct loom__hblock loom__hblock;
+/* Free the handle blocks (at destroy). */
+void loom__handles_fini(loom_loop *loop);
+/* Drop a queued entry or armed timer at close; true if it was a handle. */
+bool loom__handle_drop_cb(loom__callback *cb);
+bool loom__handle_drop_timer(loom__timer *t);
+
+/* ---- io.c ---- */
+void loom__io_dispatch(loom_loop *loop, int fd, uint32_t events);
+void loom__io_fini(loom_loop *loop);
+
+/* ---- signal.c ---- */
+void loom__signals_dispatch(loom_loop *loop);
+void loom__signals_fini(loom_loop *loop);
+
+/* ---- executor.c ---- */
+void loom__loop_executor_fini(loom_loop *loop);
+
+/* ---- loop.c ---- */
+/* Address that seals the inbox at close: posts after close are refused. */
+extern loom__callback loom__inbox_closed;
+/* Move the thread-safe inbox to the ready queue. */
+void loom__loop_inbox_drain(loom_loop *loop);
+/* loom__loop_post_threadsafe that says whether the loop took cb. */
+bool loom__loop_post_threadsafe_checked(loom_loop *loop, loom__callback *cb);
+/* Time a callback for the stall detector (only when enabled). */
+void loom__loop_check_slow(loom_loop *loop, int64_t start, const char *what);
+
+#endif /* LOOM_LOOP_LOOP_IMPL_H */

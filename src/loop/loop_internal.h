@@ -1,0 +1,156 @@
+/* loop_internal.h - what the task layer (src/task, src/coro, src/sync, net...)
+ * builds on: allocation-free callbacks, intrusive timers, the loop's clock and
+ * the hooks the task layer installs.
+ *
+ * Nothing here allocates: a task embeds its loom__callback and loom__timer, so
+ * scheduling a task step or arming its sleep never calls malloc and never
+ * fails.  Functions are loop-thread only unless marked "any thread".
+ *
+ * Park ops sketch (the task engineer owns them): park() arms the task's
+ * loom__timer at loom__loop_deadline(loop, deadline) if deadline != INT64_MAX
+ * and switches back to the loop; unpark() (any thread) posts the task's
+ * loom__callback with loom__loop_post_threadsafe when called off the loop
+ * thread, loom__loop_post when on it.
+ */
+#ifndef LOOM_LOOP_LOOP_INTERNAL_H
+#define LOOM_LOOP_LOOP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "loom/executor.h"
+#include "loom/loop.h"
+
+/* ---- ready-queue entries ------------------------------------------------ */
+
+typedef struct loom__callback loom__callback;
+typedef void (*loom__callback_fn)(loom__callback *cb);
+
+/* An intrusive ready-queue entry.  Embed it; recover the container with
+ * LOOM__CONTAINER_OF.  An entry sits in at most one queue at a time, and
+ * must stay valid until fn has been called (or the loop closed: closing the
+ * loop drops queued entries without calling them, after the close hook). */
+struct loom__callback {
+  loom__callback *next; /* queue link, owned by the loop while queued */
+  loom__callback_fn fn; /* called once on the loop thread, with the entry */
+};
+
+static inline void loom__callback_init(loom__callback *cb, loom__callback_fn fn) {
+  cb->next = 0;
+  cb->fn = fn;
+}
+
+/* Loop thread: append cb to the ready queue (FIFO).  Runs in the next batch
+ * of ready callbacks (never inside the current one, so a task that re-posts
+ * itself cannot starve the loop).  Never fails, never allocates. */
+void loom__loop_post(loom_loop *loop, loom__callback *cb);
+
+/* Any thread: append cb to the loop's thread-safe inbox and wake the loop
+ * (one eventfd write per batch, coalesced).  Entries from one thread run in
+ * the order posted.  Never fails, never allocates.  From the loop thread it
+ * is equivalent to loom__loop_post (and cheaper). */
+void loom__loop_post_threadsafe(loom_loop *loop, loom__callback *cb);
+
+/* Register `fn` as bookkeeping that must not be lost: when the loop closes,
+ * queued entries with this fn are run (until none is left) instead of being
+ * dropped like other callbacks.  For combinators' completion notices, never
+ * for task steps.  Process-wide, idempotent, at most 8 functions. */
+void loom__loop_run_at_close(loom__callback_fn fn);
+
+/* Any thread: wake the loop if it sleeps (it re-checks its queues). */
+void loom__loop_wake(loom_loop *loop);
+
+/* ---- timers --------------------------------------------------------------- */
+
+typedef struct loom__timer loom__timer;
+typedef void (*loom__timer_fn)(loom__timer *t);
+
+/* An intrusive timer: embed it, init once, start/stop as often as needed.
+ * Fields are the loop's; read `deadline` only while active. */
+struct loom__timer {
+  int64_t deadline;   /* loop-clock ns */
+  uint64_t seq;       /* FIFO tie-break among equal deadlines */
+  uint32_t index;     /* slot in the heap; LOOM__TIMER_IDLE when not armed */
+  loom__timer_fn fn;  /* called once on expiry, on the loop thread */
+};
+
+#define LOOM__TIMER_IDLE UINT32_MAX
+
+static inline void loom__timer_init(loom__timer *t, loom__timer_fn fn) {
+  t->deadline = 0;
+  t->seq = 0;
+  t->index = LOOM__TIMER_IDLE;
+  t->fn = fn;
+}
+
+static inline bool loom__timer_active(const loom__timer *t) {
+  return t->index != LOOM__TIMER_IDLE;
+}
+
+/* Arm t to fire at `deadline` (loop-clock ns; see loom__loop_now).  An armed
+ * timer is re-armed (moved).  Returns 0, or LOOM_ENOMEM when the heap must
+ * grow and cannot (the heap grows by doubling, so this is rare; reserve with
+ * loom__timer_reserve if a path must not fail). */
+int loom__timer_start(loom_loop *loop, loom__timer *t, int64_t deadline);
+
+/* Disarm t if armed (O(log n)). Safe on an idle timer. */
+void loom__timer_stop(loom_loop *loop, loom__timer *t);
+
+/* Make room for `extra` more armed timers so the next starts cannot fail.
+ * Returns 0 or LOOM_ENOMEM. */
+int loom__timer_reserve(loom_loop *loop, uint32_t extra);
+
+/* ---- time ----------------------------------------------------------------- */
+
+/* The loop's current time in ns: CLOCK_MONOTONIC read now (plus an offset
+ * that is 0 unless the virtual clock was switched off), or the virtual time.
+ * Deadlines for loom__timer_start use this clock. */
+int64_t loom__loop_now(const loom_loop *loop);
+
+/* Convert an absolute CLOCK_MONOTONIC deadline (loom_deadline(), as passed
+ * to park) into the loop's clock.  INT64_MAX stays INT64_MAX.  Under the
+ * virtual clock this keeps the remaining duration. */
+int64_t loom__loop_deadline(const loom_loop *loop, int64_t mono_deadline);
+
+/* ---- the current loop ---------------------------------------------------- */
+
+/* The loop this thread is driving (TLS), or NULL. */
+loom_loop *loom__loop_current(void);
+
+/* True if the caller is the thread driving `loop`. Any thread. */
+bool loom__loop_on_thread(const loom_loop *loop);
+
+/* ---- hooks for the task layer ------------------------------------------ */
+
+typedef struct loom__loop_hooks {
+  /* At loom_loop_close (loop not running): cancel or report every pending
+   * task and release what the task layer keeps on this loop.  It may run the
+   * loop (loom__loop_run_once) to let tasks unwind. */
+  void (*close)(loom_loop *loop, void *ctx);
+  /* Stall detector: called right after a slow callback returned.  Return
+   * the name of the task whose step that callback was, or NULL if it was no
+   * task step (e.g. the task layer sets a "stepped" pointer when a step
+   * starts; the hook returns it and clears it). */
+  const char *(*running_name)(loom_loop *loop, void *ctx);
+  void *ctx;
+} loom__loop_hooks;
+
+/* Install the task layer's hooks (one set per loop; NULL clears).  The
+ * hooks struct is copied. */
+void loom__loop_set_hooks(loom_loop *loop, const loom__loop_hooks *hooks);
+
+/* One pointer of per-loop storage for the task layer (all-tasks list, park
+ * state...).  Starts NULL; the loop never touches it. */
+void **loom__loop_task_slot(loom_loop *loop);
+
+/* The loop's default executor (set by the user, or a thread pool created
+ * on first use and shut down at close).  Returns 0 and a borrowed *out, or
+ * LOOM_ENOMEM, LOOM_ECLOSED. */
+int loom__loop_default_executor(loom_loop *loop, loom_executor **out);
+
+/* Run one iteration (poll with timeout 0 if `nowait`, else block until
+ * something is ready) outside run_forever, e.g. from the close hook.
+ * Returns 0, LOOM_EBUSY if another thread drives the loop. */
+int loom__loop_run_once(loom_loop *loop, bool nowait);
+
+#endif /* LOOM_LOOP_LOOP_INTERNAL_H */

@@ -1,0 +1,25 @@
+/* netio.h - internal helpers shared by the socket, stream, server and
+ * datagram files of src/net. */
+#ifndef LOOM_NET_NETIO_H
+#define LOOM_NET_NETIO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../core/internal.h"
+
+/* Suspend the calling task until fd is readable (or writable), `deadline`
+ * (absolute monotonic ns, INT64_MAX never) passes, or the task is
+ * cancelled.  Uses a one-shot reader/writer registration on the current
+ * loop (so one waiter per fd and direction at a time).
+ * Returns 0 (ready), LOOM_ETIMEDOUT, LOOM_ECANCELLED, LOOM_ENOTASK (not in a
+ * task on a loop), or the loop's add_reader/add_writer error. */
+int loom__net_wait_fd(int fd, bool write, int64_t deadline);
+
+/* Resolve on a detached thread of its own (numeric input inline), for
+ * callers that gave no loom_resolver.  Same contract as loom_resolve. */
+struct loom_resolve_opts;
+int loom__resolve_detached(const char *host, const char *service,
+                           const struct loom_resolve_opts *opts, struct loom_future **out);
+
+#endif

@@ -1,0 +1,239 @@
+/* stream.c - loom_stream's transport: the socket, its registrations on the
+ * loop, and the life cycle (create, write_eof, close, abort, destroy).
+ *
+ * Reading is driven by a persistent level-triggered reader: whenever the
+ * socket is readable the callback receives into the read buffer and wakes
+ * the task waiting to read, if any.  It pauses (the reader is removed) when
+ * the buffer holds 2 x limit bytes and resumes when a read takes some, as
+ * asyncio pauses its transport.  Writing tries send() at once and registers
+ * a writer only for what the kernel did not take (stream_write.c); the
+ * writer flushes with writev and removes itself when the buffer is empty.
+ * So an echo round trip costs no epoll_ctl at all in the steady state.
+ *
+ * Everything runs on the loop thread: no locks.
+ */
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "stream_impl.h"
+
+#define RECV_CHUNK 65536
+#define IOV_BATCH 64
+
+/* ---- waiter lists --------------------------------------------------------- */
+
+int loom__swait_park(loom__swlist *l, int64_t deadline) {
+  loom__swait n = {.prev = NULL, .next = l->head};
+  loom__waiter_init(&n.w);
+  if (l->head) l->head->prev = &n;
+  l->head = &n;
+  int reason = loom__waiter_park(&n.w, deadline);
+  if (n.prev) n.prev->next = n.next; /* unlink: we are on the loop thread */
+  else l->head = n.next;
+  if (n.next) n.next->prev = n.prev;
+  return reason;
+}
+
+void loom__swait_fire_all(loom__swlist *l) {
+  for (loom__swait *n = l->head; n; n = n->next) loom__waiter_fire(&n->w, 0);
+}
+
+/* ---- reading --------------------------------------------------------------- */
+
+static void wake_reader(loom_stream *s) {
+  if (s->reader) loom__waiter_fire(s->reader, 0);
+}
+
+static void on_readable(void *arg) {
+  loom_stream *s = arg;
+  void *p;
+  size_t avail;
+  if (loom__rbuf_space(&s->rb, RECV_CHUNK, &p, &avail) < 0) {
+    s->rerr = LOOM_ENOMEM;
+  } else {
+    ssize_t k = loom__sys_fault(ECONNRESET) ? -1 : recv(s->fd, p, avail, 0);
+    if (k > 0) loom__rbuf_commit(&s->rb, (size_t)k);
+    else if (k == 0) loom__rbuf_set_eof(&s->rb);
+    else if (errno != EAGAIN && errno != EINTR) s->rerr = -errno;
+  }
+  loom__stream_sync_reading(s);
+  wake_reader(s);
+}
+
+void loom__stream_sync_reading(loom_stream *s) {
+  /* A waiting reader keeps reading on even past the pause mark (asyncio's
+   * _wait_for_data does the same), or readexactly(n > 2 * limit) would
+   * wait forever. */
+  bool want = s->fd >= 0 && !s->rb.eof && !s->rerr &&
+              (!loom__rbuf_full(&s->rb) || s->reader);
+  if (want == s->reading) return;
+  if (want && loom_loop_add_reader(s->loop, s->fd, on_readable, s) < 0) {
+    s->rerr = LOOM_ENOMEM; /* cannot watch the fd: report it to the reader */
+    return;
+  }
+  if (!want) loom_loop_remove_reader(s->loop, s->fd);
+  s->reading = want;
+}
+
+/* ---- writing --------------------------------------------------------------- */
+
+static void set_writing(loom_stream *s, bool want);
+
+static void after_flush(loom_stream *s) {
+  if (loom__wbuf_len(&s->wb) == 0) {
+    set_writing(s, false);
+    if (s->eof_pending && !s->eof_sent && s->fd >= 0) {
+      shutdown(s->fd, SHUT_WR);
+      s->eof_sent = true;
+    }
+    if (s->closing) loom__stream_close_now(s, 0);
+  }
+  if (!loom__wbuf_paused(&s->wb) || s->werr) loom__swait_fire_all(&s->drainers);
+}
+
+int loom__stream_flush(loom_stream *s) {
+  while (!s->werr && s->fd >= 0 && loom__wbuf_len(&s->wb)) {
+    struct iovec iov[IOV_BATCH];
+    int n = loom__wbuf_iov(&s->wb, iov, IOV_BATCH, NULL);
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+    ssize_t k = loom__sys_fault(EPIPE) ? -1 : sendmsg(s->fd, &mh, MSG_NOSIGNAL);
+    if (k >= 0) {
+      loom__wbuf_consume(&s->wb, (size_t)k);
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      set_writing(s, true);
+      break;
+    }
+    s->werr = -errno; /* EPIPE, ECONNRESET...: sticky, buffer is lost */
+    s->close_err = s->werr;
+    loom__wbuf_clear(&s->wb);
+  }
+  after_flush(s);
+  return s->werr;
+}
+
+static void on_writable(void *arg) { loom__stream_flush(arg); }
+
+static void set_writing(loom_stream *s, bool want) {
+  if (want == s->writing || s->fd < 0) return;
+  if (want && loom_loop_add_writer(s->loop, s->fd, on_writable, s) < 0) {
+    s->werr = LOOM_ENOMEM;
+    return;
+  }
+  if (!want) loom_loop_remove_writer(s->loop, s->fd);
+  s->writing = want;
+}
+
+/* ---- life cycle -------------------------------------------------------------- */
+
+int loom_stream_from_fd(int fd, const loom_stream_opts *opts, loom_stream **out) {
+  if (out) *out = NULL;
+  if (fd < 0 || !out) return LOOM_EINVAL;
+  loom_loop *loop = loom__loop_current();
+  if (!loop) return LOOM_ENOTASK;
+  loom_stream_opts o = opts ? *opts : (loom_stream_opts){0};
+  loom_stream *s = loom__calloc(1, sizeof *s);
+  if (!s) return LOOM_ENOMEM;
+  s->loop = loop;
+  s->fd = fd;
+  loom__rbuf_init(&s->rb, o.limit);
+  if (loom__wbuf_init(&s->wb, o.high_water, o.low_water) < 0) {
+    loom__free(s);
+    return LOOM_EINVAL;
+  }
+  int fl = fcntl(fd, F_GETFL);
+  if (fl >= 0 && !(fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+  if (!o.no_nodelay) { /* fails harmlessly on Unix sockets */
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  loom__live_inc(LOOM_LIVE_OTHER);
+  loom__stream_sync_reading(s);
+  if (s->rerr) {
+    loom__rbuf_fini(&s->rb);
+    loom__wbuf_fini(&s->wb);
+    loom__free(s);
+    loom__live_dec(LOOM_LIVE_OTHER);
+    return LOOM_ENOMEM;
+  }
+  *out = s;
+  return 0;
+}
+
+void loom__stream_close_now(loom_stream *s, int err) {
+  if (s->fd < 0) return;
+  if (s->reading) loom_loop_remove_reader(s->loop, s->fd);
+  if (s->writing) loom_loop_remove_writer(s->loop, s->fd);
+  s->reading = s->writing = false;
+  close(s->fd);
+  s->fd = -1;
+  s->closing = true;
+  if (err && !s->close_err) s->close_err = err;
+  loom__wbuf_clear(&s->wb);
+  wake_reader(s);
+  loom__swait_fire_all(&s->drainers);
+  loom__swait_fire_all(&s->closers);
+}
+
+int loom_stream_write_eof(loom_stream *s) {
+  if (!s) return LOOM_EINVAL;
+  if (s->fd < 0 || s->closing) return LOOM_ECLOSED;
+  if (s->eof_pending) return 0;
+  s->eof_pending = true;
+  if (loom__wbuf_len(&s->wb) == 0) {
+    if (shutdown(s->fd, SHUT_WR) < 0) return errno == ENOTSOCK ? LOOM_EINVAL : -errno;
+    s->eof_sent = true;
+  }
+  return 0;
+}
+
+int loom_stream_close(loom_stream *s) {
+  if (!s || s->closing) return 0;
+  s->closing = true;
+  if (loom__wbuf_len(&s->wb) == 0 || s->werr) loom__stream_close_now(s, 0);
+  else wake_reader(s); /* a reader must not wait on a closing stream */
+  return 0;
+}
+
+void loom_stream_abort(loom_stream *s) {
+  if (s) loom__stream_close_now(s, 0);
+}
+
+int loom_stream_wait_closed(loom_stream *s, double timeout) {
+  if (!s) return LOOM_EINVAL;
+  if (!s->closing) return LOOM_EINVALIDSTATE;
+  int64_t deadline = loom_deadline(timeout);
+  while (s->fd >= 0) {
+    if (!loom__in_task()) return LOOM_ENOTASK;
+    int reason = loom__swait_park(&s->closers, deadline);
+    if (reason) return reason;
+  }
+  return s->close_err;
+}
+
+void loom_stream_destroy(loom_stream *s) {
+  if (!s) return;
+  loom__stream_close_now(s, 0);
+  loom__rbuf_fini(&s->rb);
+  loom__wbuf_fini(&s->wb);
+  loom__free(s);
+  loom__live_dec(LOOM_LIVE_OTHER);
+}
+
+static int name_of(const loom_stream *s, loom_addr *out, bool peer) {
+  if (!s || !out) return LOOM_EINVAL;
+  if (s->fd < 0) return LOOM_ECLOSED;
+  out->len = sizeof out->u;
+  int rc = peer ? getpeername(s->fd, &out->u.sa, &out->len)
+                : getsockname(s->fd, &out->u.sa, &out->len);
+  return rc < 0 ? -errno : 0;
+}
+
+int loom_stream_peername(const loom_stream *s, loom_addr *out) { return name_of(s, out, true); }
+int loom_stream_sockname(const loom_stream *s, loom_addr *out) { return name_of(s, out, false); }
+int loom_stream_fd(const loom_stream *s) { return s ? s->fd : LOOM_EINVAL; }

@@ -1,0 +1,56 @@
+/* stream_impl.h - the layout of loom_stream, shared by stream.c (life cycle,
+ * transport callbacks), stream_read.c and stream_write.c. */
+#ifndef LOOM_NET_STREAM_IMPL_H
+#define LOOM_NET_STREAM_IMPL_H
+
+#include "../core/waiter.h"
+#include "../loop/loop_internal.h"
+#include "loom/net.h"
+#include "netio.h"
+#include "rbuf.h"
+#include "wbuf.h"
+
+/* A task waiting on the stream (drain, write, wait_closed): a node on its
+ * stack, linked while it waits.  Only the loop thread touches the lists. */
+typedef struct loom__swait loom__swait;
+struct loom__swait {
+  loom__swait *next, *prev;
+  loom__waiter w;
+};
+
+typedef struct loom__swlist {
+  loom__swait *head;
+} loom__swlist;
+
+struct loom_stream {
+  loom_loop *loop;
+  int fd;                 /* -1 once closed */
+  loom__rbuf rb;
+  loom__wbuf wb;
+  int rerr;               /* sticky receive error (-errno), 0 if none */
+  int werr;               /* sticky send error: every later write gets it */
+  loom__waiter *reader;   /* the one task waiting to read, or NULL */
+  loom__swlist drainers;  /* tasks waiting for the write buffer to drain */
+  loom__swlist closers;   /* tasks in wait_closed */
+  bool reading;           /* the fd's reader is registered */
+  bool writing;           /* the fd's writer is registered */
+  bool eof_pending;       /* write_eof called: FIN once the buffer is empty */
+  bool eof_sent;          /* shutdown(SHUT_WR) done */
+  bool closing;           /* close called: close the fd once flushed */
+  int close_err;          /* what a close that lost data reports */
+};
+
+/* Wait on a list until fired, deadline or cancel.  Returns the reason. */
+int loom__swait_park(loom__swlist *l, int64_t deadline);
+/* Fire every waiter of a list with reason 0. */
+void loom__swait_fire_all(loom__swlist *l);
+
+/* Resume or pause reading to match the buffer and state. */
+void loom__stream_sync_reading(loom_stream *s);
+/* Flush what the kernel takes now; register the writer for the rest.
+ * Returns 0 or the (sticky) send error. */
+int loom__stream_flush(loom_stream *s);
+/* Close the fd now (buffered data is dropped). Wakes every waiter. */
+void loom__stream_close_now(loom_stream *s, int err);
+
+#endif

@@ -1,0 +1,154 @@
+/* park.c - how a task waits: the waiter park ops (core/waiter.h), sleep and
+ * yield.
+ *
+ * park(w, deadline) suspends the running task until w is fired: by the event
+ * (a future completing, a queue item...), by the task's timer (deadline,
+ * LOOM_ETIMEDOUT) or by loom_task_cancel (LOOM_ECANCELLED).  unpark is called
+ * by whoever fired w, from any thread, with a snapshot of w: it only knows
+ * the task (w->owner).  The handshake on t->pstate makes "fired before the
+ * task parked" safe:
+ *
+ *   park:   RUNNING --CAS--> PARKED, then switch to the loop
+ *   unpark: RUNNING --CAS--> WOKEN      (the task has not parked yet: park
+ *                                        will see WOKEN and not suspend)
+ *           PARKED  --CAS--> SCHEDULED  (post the task's step; it resumes)
+ *
+ * A WOKEN left by a waiter the task never parked on (it saw READY first) can
+ * at worst cause one spurious resume, so park re-checks w and parks again
+ * until w really is READY.  The step is posted only by the party that won the
+ * PARKED -> SCHEDULED CAS, so it is never queued twice.
+ */
+#include <time.h>
+
+#include "task_internal.h"
+
+static void task_park(loom__waiter *w, int64_t deadline);
+static void task_unpark(loom__waiter *snap);
+const loom__park_ops loom__task_park_ops = {task_park, task_unpark};
+
+/* The context standing for each thread's own stack (the loop's side of
+ * every switch), set up on first use in that thread. */
+static _Thread_local loom__coro sched_ctx;
+static _Thread_local bool sched_ready;
+
+loom__coro *loom__task_sched(void) {
+  if (LOOM__UNLIKELY(!sched_ready)) {
+    /* An error only means overflows will not be reported by name. */
+    (void)loom__coro_thread_init(&sched_ctx);
+    sched_ready = true;
+  }
+  return &sched_ctx;
+}
+
+void loom__task_suspend(loom__task *t) { loom__coro_switch(t->coro, t->coro->exit_to); }
+
+void loom__task_post(loom__task *t) {
+  loom_loop *loop = t->tl->loop;
+  if (loom__loop_on_thread(loop))
+    loom__loop_post(loop, &t->step);
+  else
+    loom__loop_post_threadsafe(loop, &t->step);
+}
+
+static void task_unpark(loom__waiter *snap) {
+  loom__task *t = snap->owner;
+  uint32_t s = atomic_load_explicit(&t->pstate, memory_order_acquire);
+  for (;;) {
+    if (s == LOOM__P_RUNNING) {
+      if (atomic_compare_exchange_weak_explicit(&t->pstate, &s, LOOM__P_WOKEN,
+                                                memory_order_acq_rel, memory_order_acquire))
+        return;
+    } else if (s == LOOM__P_PARKED) {
+      if (atomic_compare_exchange_weak_explicit(&t->pstate, &s, LOOM__P_SCHEDULED,
+                                                memory_order_acq_rel, memory_order_acquire)) {
+        loom__task_post(t);
+        return;
+      }
+    } else {
+      return; /* WOKEN or SCHEDULED: the task will look at its waiter anyway */
+    }
+  }
+}
+
+void loom__task_timer_fired(loom__timer *tm) {
+  loom__task *t = LOOM__CONTAINER_OF(tm, loom__task, timer);
+  if (t->park_w) loom__waiter_fire(t->park_w, LOOM_ETIMEDOUT);
+}
+
+static bool arm(loom__task *t, loom__waiter *w, int64_t deadline) {
+  loom_loop *loop = t->tl->loop;
+  if (loom__timer_start(loop, &t->timer, loom__loop_deadline(loop, deadline)) == 0)
+    return true;
+  /* No room in the timer heap: the wait fails rather than never timing out. */
+  loom__waiter_claim(w, LOOM_ENOMEM);
+  return false;
+}
+
+static void task_park(loom__waiter *w, int64_t deadline) {
+  loom__task *t = w->owner;
+  if (t->cancel_pending && loom__waiter_claim(w, LOOM_ECANCELLED)) {
+    t->cancel_pending = false;
+    return;
+  }
+  if (loom__waiter_ready(w)) return;
+  bool armed = deadline != INT64_MAX && arm(t, w, deadline);
+  t->park_deadline = deadline;
+  while (!loom__waiter_ready(w)) {
+    uint32_t s = LOOM__P_RUNNING;
+    if (!atomic_compare_exchange_strong_explicit(&t->pstate, &s, LOOM__P_PARKED,
+                                                 memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+      /* WOKEN: a waiter was fired before we parked; consume it, re-check. */
+      atomic_store_explicit(&t->pstate, LOOM__P_RUNNING, memory_order_release);
+      continue;
+    }
+    t->park_w = w;
+    loom__task_suspend(t);
+    t->park_w = NULL;
+    atomic_store_explicit(&t->pstate, LOOM__P_RUNNING, memory_order_release);
+  }
+  if (armed) loom__timer_stop(t->tl->loop, &t->timer);
+}
+
+/* ---- sleep and yield ----------------------------------------------------------- */
+
+int loom_yield(void) {
+  loom__task *t = loom__task_self();
+  if (!t) return LOOM_ENOTASK;
+  /* SCHEDULED: a late unpark (from a waiter we no longer wait on) must not
+   * post the step a second time. */
+  atomic_store_explicit(&t->pstate, LOOM__P_SCHEDULED, memory_order_release);
+  loom__loop_post(t->tl->loop, &t->step);
+  loom__task_suspend(t);
+  atomic_store_explicit(&t->pstate, LOOM__P_RUNNING, memory_order_release);
+  if (t->cancel_pending) {
+    t->cancel_pending = false;
+    return LOOM_ECANCELLED;
+  }
+  return 0;
+}
+
+static void thread_sleep(double seconds) {
+  int64_t deadline = loom_deadline(seconds);
+  for (;;) {
+    int64_t left = deadline - loom_now_ns();
+    if (left <= 0) return;
+    struct timespec ts = {.tv_sec = left / 1000000000, .tv_nsec = left % 1000000000};
+    nanosleep(&ts, NULL);
+  }
+}
+
+int loom_sleep(double seconds) {
+  loom__task *t = loom__task_self();
+  if (!(seconds > 0)) return t ? loom_yield() : 0;
+  if (!t) {
+    thread_sleep(seconds);
+    return 0;
+  }
+  loom__waiter w;
+  loom__waiter_init(&w);
+  t->sleeping = true;
+  int reason = loom__waiter_park(&w, loom_deadline(seconds));
+  t->sleeping = false;
+  return reason == LOOM_ETIMEDOUT ? 0 : reason;
+}

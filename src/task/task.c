@@ -1,0 +1,281 @@
+/* task.c - the life of a task: spawn, start, steps, finish, cancellation,
+ * names, and the future hooks (custom cancel, embedded free, label).
+ *
+ * A step is one stretch of the task's code between two suspensions: the
+ * loop calls loom__task_step (the task's ready-queue entry), which switches
+ * from the loop thread's own stack to the task's, and returns when the task
+ * suspends or finishes.  While the task runs, its park ops are installed in
+ * TLS, so any wait it makes (a future, a queue, a sleep) suspends the task
+ * rather than the thread.
+ *
+ * The outcome is stored on the loop's stack after the task's function
+ * returned, so done callbacks never run on a (small) task stack unless the
+ * task finished its future itself.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "task_internal.h"
+
+static bool task_cancel_op(loom_future *f, const char *msg);
+static void task_free_op(loom_future *f);
+static const char *task_label_op(const loom_future *f);
+
+const loom__future_ops loom__task_future_ops = {
+    .cancel = task_cancel_op, .free = task_free_op, .label = task_label_op};
+
+/* ---- spawning -------------------------------------------------------------- */
+
+int loom_task_spawn(loom_loop *loop, loom_fn fn, void *arg, const char *name,
+                    loom_future **out) {
+  loom_task_options o = {.name = name};
+  return loom_task_spawn_ex(loop, fn, arg, &o, out);
+}
+
+int loom_task_spawn_ex(loom_loop *loop, loom_fn fn, void *arg,
+                       const loom_task_options *opts, loom_future **out) {
+  if (out) *out = NULL;
+  if (!loop || !fn) return LOOM_EINVAL;
+  if (loom_loop_is_closed(loop)) return LOOM_ECLOSED;
+  int err = 0;
+  loom__task_loop *tl = loom__task_loop_get(loop, true, &err);
+  if (!tl) return err;
+  if (tl->closing) return LOOM_ECLOSED;
+  loom__task *t = loom__malloc(sizeof *t);
+  if (!t) return LOOM_ENOMEM;
+  char *name = NULL;
+  if (opts && opts->name && !(name = loom__strdup(opts->name))) {
+    loom__free(t);
+    return LOOM_ENOMEM;
+  }
+  /* Only the fields read before the first step; the rest is set as used. */
+  loom__future_init(&t->fut, &loom__task_future_ops);
+  loom__callback_init(&t->step, loom__task_step);
+  loom__timer_init(&t->timer, loom__task_timer_fired);
+  atomic_init(&t->pstate, LOOM__P_SCHEDULED);
+  atomic_init(&t->name, name);
+  t->tl = tl;
+  t->fn = fn;
+  t->arg = arg;
+  t->id = ++tl->next_id;
+  t->stack = NULL;
+  t->coro = NULL;
+  t->stack_size = opts ? opts->stack_size : 0;
+  t->park_w = NULL;
+  t->cancel_msg = t->err_copy = NULL;
+  t->cancel_requests = 0;
+  t->rc = 0;
+  t->started = t->finished = t->sleeping = t->cancel_pending = false;
+  loom__live_inc(LOOM_LIVE_TASKS);
+  loom__task_link(tl, t); /* the loop's reference is the initial one */
+  if (out) *out = loom_future_retain(&t->fut);
+  loom__loop_post(loop, &t->step);
+  return 0;
+}
+
+/* ---- names ---------------------------------------------------------------- */
+
+const char *loom__task_name(loom__task *t) {
+  char *n = atomic_load_explicit(&t->name, memory_order_acquire);
+  if (n) return n;
+  /* Generated on first use: most tasks are never asked for their name. */
+  char *mine = loom__asprintf("Task-%lu", t->id);
+  if (!mine) return "Task-?";
+  if (!atomic_compare_exchange_strong(&t->name, &n, mine)) {
+    loom__free(mine);
+    return n;
+  }
+  return mine;
+}
+
+const char *loom_task_name(const loom_future *f) {
+  loom__task *t = loom__task_of(f);
+  return t ? loom__task_name(t) : NULL;
+}
+
+int loom_task_set_name(loom_future *f, const char *name) {
+  loom__task *t = loom__task_of(f);
+  if (!t || !name) return LOOM_EINVAL;
+  char *n = loom__strdup(name);
+  if (!n) return LOOM_ENOMEM;
+  char *old = atomic_exchange(&t->name, n);
+  if (t->coro && t->coro->name == old) t->coro->name = n;
+  loom__free(old);
+  return 0;
+}
+
+static const char *task_label_op(const loom_future *f) {
+  return loom__task_name((loom__task *)f);
+}
+
+loom_loop *loom_task_loop(const loom_future *f) {
+  loom__task *t = loom__task_of(f);
+  return t && t->tl ? t->tl->loop : NULL;
+}
+
+bool loom_is_task(const loom_future *f) { return loom__task_of(f) != NULL; }
+
+loom_future *loom_task_current(void) {
+  loom__task *t = loom__task_self();
+  return t ? &t->fut : NULL;
+}
+
+/* ---- finishing -------------------------------------------------------------- */
+
+/* Store the outcome fn's return code stands for, unless fn finished its
+ * future itself. */
+static void settle(loom__task *t) {
+  loom_future *f = &t->fut;
+  if (loom_future_done(f)) return;
+  if (t->rc >= 0) {
+    loom_future_set_result(f, NULL, NULL);
+  } else if (t->rc == LOOM_ECANCELLED) {
+    loom__future_set_cancelled(f, t->cancel_msg);
+  } else {
+    loom_future_set_error(f, t->rc, NULL);
+  }
+}
+
+/* The task is done (ran to the end, or never started): remember a failure
+ * for the report, drop it from the loop, drop the loop's reference. */
+static void finish(loom__task *t) {
+  loom__task_loop *tl = t->tl;
+  t->finished = true;
+  if (loom__future_failed(&t->fut) && t->fut.msg) t->err_copy = loom__strdup(t->fut.msg);
+  if (tl->stepped == t) {
+    /* The stall hook may ask for its name after it is gone.  Keep it without
+     * formatting one (most tasks finish inside a step: this is hot). */
+    char *n = atomic_load_explicit(&t->name, memory_order_relaxed);
+    tl->stepped_name[0] = 0;
+    if (n) strncat(tl->stepped_name, n, sizeof tl->stepped_name - 1);
+    tl->stepped_id = t->id;
+    tl->stepped = NULL;
+    tl->stepped_done = true;
+  }
+  loom__task_unlink(tl, t);
+  loom_future_release(&t->fut);
+}
+
+static void finish_unstarted(loom__task *t, int rc, const char *why) {
+  t->started = true;
+  if (rc == LOOM_ECANCELLED)
+    loom__future_set_cancelled(&t->fut, t->cancel_msg);
+  else
+    loom_future_set_error(&t->fut, rc, "%s", why);
+  finish(t);
+}
+
+static void task_body(loom__coro *c, void *arg) {
+  loom__task *t = arg;
+  t->rc = t->fn(&t->fut, t->arg);
+}
+
+/* First step: a task cancelled before it started never runs its function. */
+static bool start(loom__task *t) {
+  if (t->cancel_pending) {
+    finish_unstarted(t, LOOM_ECANCELLED, NULL);
+    return false;
+  }
+  loom__task_loop *tl = t->tl;
+  int rc = loom__stack_get(tl->pool, t->stack_size ? t->stack_size : tl->stack_size,
+                           &t->stack);
+  if (rc < 0) {
+    finish_unstarted(t, rc, "no stack for the task");
+    return false;
+  }
+  /* The context goes at the top of the stack; the frames start below it. */
+  loom__stack *s = t->stack;
+  uintptr_t at = ((uintptr_t)s->lo + s->size - sizeof(loom__coro)) & ~(uintptr_t)63;
+  loom__coro *c = (loom__coro *)at;
+  loom__stack below = *s;
+  below.size = (size_t)((char *)c - s->lo);
+  loom__coro_init(c, &below, task_body, t);
+  c->stack_size = s->size; /* the whole stack, for tools and reports */
+  c->name = atomic_load_explicit(&t->name, memory_order_relaxed);
+  c->id = t->id;
+  t->coro = c;
+  t->started = true;
+  return true;
+}
+
+void loom__task_step(loom__callback *cb) {
+  loom__task *t = LOOM__CONTAINER_OF(cb, loom__task, step);
+  if (!t->started && !start(t)) return;
+  loom__task_loop *tl = t->tl;
+  loom__coro *sched = loom__task_sched();
+  t->coro->exit_to = sched;
+  tl->running = t;
+  tl->stepped = t;
+  loom__park_ctx_set(&loom__task_park_ops, t);
+  loom__coro_switch(sched, t->coro);
+  loom__park_ctx_set(NULL, NULL);
+  tl->running = NULL;
+  if (!t->coro->done) return; /* suspended: someone posts the step again */
+  loom__coro_fini(t->coro);
+  t->coro = NULL;
+  loom__stack_put(tl->pool, t->stack);
+  t->stack = NULL;
+  settle(t);
+  finish(t);
+}
+
+/* ---- cancellation --------------------------------------------------------------- */
+
+static void set_cancel_msg(loom__task *t, const char *msg) {
+  if (!msg) return;
+  char *m = loom__strdup(msg);
+  if (!m) return; /* the request still counts; only the message is lost */
+  loom__free(t->cancel_msg);
+  t->cancel_msg = m;
+}
+
+bool loom_task_cancel(loom_future *f, const char *msg) {
+  loom__task *t = loom__task_of(f);
+  if (!t || t->finished || loom_future_done(f)) return false;
+  t->cancel_requests++;
+  set_cancel_msg(t, msg);
+  atomic_store(&t->fut.cancel_req, true);
+  /* Suspended on a waiter: wake it now with the cancellation.  If the waiter
+   * was already fired, the task is about to resume with its event; the
+   * request is then delivered at its next suspension point. */
+  if (atomic_load(&t->pstate) == LOOM__P_PARKED && t->park_w &&
+      loom__waiter_fire(t->park_w, LOOM_ECANCELLED))
+    return true;
+  t->cancel_pending = true;
+  return true;
+}
+
+static bool task_cancel_op(loom_future *f, const char *msg) {
+  return loom_task_cancel(f, msg);
+}
+
+int loom_task_cancelling(const loom_future *f) {
+  loom__task *t = loom__task_of(f);
+  return t ? t->cancel_requests : 0;
+}
+
+int loom_task_uncancel(loom_future *f) {
+  loom__task *t = loom__task_of(f);
+  if (!t) return 0;
+  if (t->cancel_requests > 0) t->cancel_requests--;
+  if (t->cancel_requests == 0) t->cancel_pending = false;
+  return t->cancel_requests;
+}
+
+/* ---- the last reference ------------------------------------------------------------ */
+
+static void task_free_op(loom_future *f) {
+  loom__task *t = (loom__task *)f;
+  if (!t->finished)
+    loom__report("task '%s' destroyed while still pending", loom__task_name(t));
+  else if (f->err && f->err != LOOM_ECANCELLED &&
+           !atomic_load_explicit(&f->retrieved, memory_order_relaxed))
+    loom__report("task '%s' failed and nobody retrieved its error: %s (%s)",
+                 loom__task_name(t), t->err_copy ? t->err_copy : loom_strerror(f->err),
+                 loom_err_name(f->err));
+  loom__free(atomic_load(&t->name));
+  loom__free(t->cancel_msg);
+  loom__free(t->err_copy);
+  loom__live_dec(LOOM_LIVE_TASKS);
+  loom__free(t);
+}

@@ -1,0 +1,109 @@
+/* task_internal.h - the task object and the per-loop task state, shared by
+ * task.c (life cycle, cancellation), park.c (suspension: the waiter's park
+ * ops, sleep, yield) and task_loop.c (per-loop state, close hook, all tasks,
+ * dumps, stall reports).
+ *
+ * A task embeds its future (first member, so a loom_future * of a task is
+ * the task), its coroutine context, a ready-queue entry (its "step") and a
+ * timer, so scheduling it, waking it and timing out its waits never
+ * allocate.  Its coroutine context (saved registers...) lives at the top of
+ * its own stack, on the page the first frames touch anyway, so a task that
+ * finished - or a million idle ones - costs only the smaller struct here.  The stack is taken from the loop's pool when the task first
+ * runs and given back when it finishes, so a task that never starts (or is
+ * cancelled first) costs no stack at all.
+ *
+ * Threads: everything here is touched by the loop thread only, except
+ * `pstate` (the park handshake, any thread) and the future (its own lock).
+ */
+#ifndef LOOM_TASK_TASK_INTERNAL_H
+#define LOOM_TASK_TASK_INTERNAL_H
+
+#include "loom/task.h"
+
+#include "../coro/coro.h"
+#include "../core/waiter.h"
+#include "../futures/future_internal.h"
+#include "../loop/loop_internal.h"
+
+/* The park handshake (park.c): who resumes a suspended task.  RUNNING ->
+ * PARKED when the task suspends on a waiter; an unpark moves PARKED ->
+ * SCHEDULED and posts the step, or RUNNING -> WOKEN when the waiter was fired
+ * before the task parked (park then returns at once).  Exactly one of "park
+ * saw it" / "unpark scheduled it" happens. */
+enum { LOOM__P_RUNNING, LOOM__P_WOKEN, LOOM__P_PARKED, LOOM__P_SCHEDULED };
+
+typedef struct loom__task_loop loom__task_loop;
+typedef struct loom__task loom__task;
+
+struct loom__task {
+  loom_future fut;            /* first: the task is its future */
+  loom__callback step;        /* posted to start or resume it */
+  loom__timer timer;          /* deadline of the current wait */
+  _Atomic uint32_t pstate;    /* LOOM__P_* handshake */
+  loom__task_loop *tl;        /* the loop's task state */
+  loom_fn fn;                 /* body and argument */
+  void *arg;
+  _Atomic(char *) name;       /* owned; NULL until asked: "Task-<id>" */
+  unsigned long id;
+  loom__stack *stack;         /* while started and not finished */
+  size_t stack_size;          /* requested, 0 = loop default */
+  loom__coro *coro;           /* at the top of its stack while it has one */
+  loom__waiter *park_w;       /* the waiter it is suspended on, or NULL */
+  int64_t park_deadline;      /* monotonic deadline of that wait (dumps) */
+  char *cancel_msg;           /* message of the last cancel request, owned */
+  char *err_copy;             /* failure message kept for the report */
+  int cancel_requests;        /* cancelling() */
+  int rc;                     /* what fn returned */
+  bool started, finished;
+  bool sleeping;              /* parked in loom_sleep (dumps) */
+  bool cancel_pending;        /* deliver LOOM_ECANCELLED at the next suspension */
+  loom__task *prev, *next;    /* the loop's list of unfinished tasks */
+};
+
+struct loom__task_loop {
+  loom_loop *loop;
+  loom__stack_pool *pool;     /* this loop's stacks */
+  size_t stack_size;          /* default for new tasks */
+  loom__task *head;           /* unfinished tasks, newest first */
+  size_t count;
+  unsigned long next_id;
+  loom__task *running;        /* the task executing now, if any */
+  loom__task *stepped;        /* the last task stepped (stall reports) */
+  char stepped_name[64];      /* its name, if it finished during the step */
+  unsigned long stepped_id;   /* its id, if it finished unnamed */
+  bool stepped_done;
+  bool closing;
+};
+
+extern const loom__future_ops loom__task_future_ops;
+extern const loom__park_ops loom__task_park_ops;
+
+static inline loom__task *loom__task_of(const loom_future *f) {
+  return (f && f->ops == &loom__task_future_ops) ? (loom__task *)f : NULL;
+}
+
+/* The running task of this thread, or NULL. */
+static inline loom__task *loom__task_self(void) {
+  return loom__park_ctx_ops == &loom__task_park_ops ? (loom__task *)loom__park_ctx_owner
+                                                    : NULL;
+}
+
+/* task_loop.c */
+loom__task_loop *loom__task_loop_get(loom_loop *loop, bool create, int *err);
+void loom__task_link(loom__task_loop *tl, loom__task *t);
+void loom__task_unlink(loom__task_loop *tl, loom__task *t);
+
+/* task.c */
+const char *loom__task_name(loom__task *t);
+void loom__task_step(loom__callback *cb);
+
+/* park.c */
+void loom__task_timer_fired(loom__timer *tm);
+/* Switch from the running task back to the loop (the task's step returns). */
+void loom__task_suspend(loom__task *t);
+/* Post t's step from whatever thread we are on. */
+void loom__task_post(loom__task *t);
+/* The context of the thread's own stack, to switch back to. */
+loom__coro *loom__task_sched(void);
+
+#endif /* LOOM_TASK_TASK_INTERNAL_H */

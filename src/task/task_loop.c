@@ -1,0 +1,220 @@
+/* task_loop.c - what the task layer keeps per loop, and what the loop asks
+ * of it: the list of unfinished tasks, the stack pool, the close hook
+ * (cancel what is still pending, let it unwind, report), the stall hook
+ * (which task was running, and where it is now), all_tasks and the dump.
+ *
+ * The state is created with the first task spawned on a loop and lives in
+ * the loop's task slot until the loop closes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "task_internal.h"
+
+#define CLOSE_GRACE_NS ((int64_t)2000000000) /* how long close lets tasks unwind */
+
+static void on_close(loom_loop *loop, void *ctx);
+static const char *on_stall(loom_loop *loop, void *ctx);
+
+loom__task_loop *loom__task_loop_get(loom_loop *loop, bool create, int *err) {
+  void **slot = loom__loop_task_slot(loop);
+  if (*slot || !create) return *slot;
+  loom__task_loop *tl = loom__calloc(1, sizeof *tl);
+  if (!tl) {
+    *err = LOOM_ENOMEM;
+    return NULL;
+  }
+  int rc = loom__stack_pool_create(0, &tl->pool);
+  if (rc < 0) {
+    loom__free(tl);
+    *err = rc;
+    return NULL;
+  }
+  (void)loom__coro_overflow_setup(); /* best effort: names overflowing tasks */
+  tl->loop = loop;
+  tl->stack_size = loom__stack_pool_size(tl->pool);
+  loom__loop_hooks hooks = {.close = on_close, .running_name = on_stall, .ctx = tl};
+  loom__loop_set_hooks(loop, &hooks);
+  *slot = tl;
+  return tl;
+}
+
+void loom__task_link(loom__task_loop *tl, loom__task *t) {
+  t->prev = NULL;
+  t->next = tl->head;
+  if (tl->head) tl->head->prev = t;
+  tl->head = t;
+  tl->count++;
+}
+
+void loom__task_unlink(loom__task_loop *tl, loom__task *t) {
+  if (t->prev) t->prev->next = t->next;
+  else tl->head = t->next;
+  if (t->next) t->next->prev = t->prev;
+  t->prev = t->next = NULL;
+  tl->count--;
+}
+
+int loom_task_set_default_stack_size(loom_loop *loop, size_t bytes) {
+  if (!loop) return LOOM_EINVAL;
+  if (bytes && (bytes < 16 * 1024 || bytes > ((size_t)1 << 30))) return LOOM_EINVAL;
+  int err = 0;
+  loom__task_loop *tl = loom__task_loop_get(loop, true, &err);
+  if (!tl) return err;
+  tl->stack_size = bytes ? bytes : LOOM__STACK_DEFAULT_SIZE;
+  return 0;
+}
+
+/* ---- close -------------------------------------------------------------------- */
+
+static void cancel_all(loom__task_loop *tl) {
+  for (loom__task *t = tl->head; t; t = t->next)
+    if (!loom_future_done(&t->fut)) loom_task_cancel(&t->fut, "the loop was closed");
+}
+
+static void grace_timer(loom__timer *tm) { (void)tm; /* only wakes the loop */ }
+
+/* Let cancelled tasks unwind: run the loop until none is left, for at most
+ * CLOSE_GRACE_NS (a timer bounds every blocking iteration). */
+static void unwind(loom_loop *loop, loom__task_loop *tl) {
+  loom__timer grace;
+  loom__timer_init(&grace, grace_timer);
+  int64_t end = loom__loop_now(loop) + CLOSE_GRACE_NS;
+  bool armed = loom__timer_start(loop, &grace, end) == 0;
+  for (int round = 0; tl->head && loom__loop_now(loop) < end; round++) {
+    if (round % 16 == 15) cancel_all(tl); /* tasks that refused get asked again */
+    if (loom__loop_run_once(loop, !armed) < 0) break;
+    if (!loom__timer_active(&grace) && tl->head) armed = false;
+  }
+  if (armed) loom__timer_stop(loop, &grace);
+}
+
+/* A task that would not finish: its frames stay live (futures may still
+ * point at waiters on its stack), so its stack is never reused and the pool
+ * is leaked with it.  Reported loudly; it is a bug in that task. */
+static void abandon(loom__task_loop *tl) {
+  while (tl->head) {
+    loom__task *t = tl->head;
+    loom__report("task '%s' did not finish after its loop was closed and "
+                 "cancelled it; abandoned with its stack", loom__task_name(t));
+    loom__task_unlink(tl, t);
+    t->finished = true;
+    t->stack = NULL;
+    t->tl = NULL;
+  }
+}
+
+static void on_close(loom_loop *loop, void *ctx) {
+  loom__task_loop *tl = ctx;
+  tl->closing = true;
+  bool leaked = false;
+  if (tl->head) {
+    for (loom__task *t = tl->head; t; t = t->next)
+      if (t->started)
+        loom__report("task '%s' still pending when its loop closed: cancelling it",
+                     loom__task_name(t));
+    cancel_all(tl);
+    unwind(loop, tl);
+    leaked = tl->head != NULL;
+    abandon(tl);
+  }
+  loom__loop_set_hooks(loop, NULL);
+  *loom__loop_task_slot(loop) = NULL;
+  if (!leaked) loom__stack_pool_destroy(tl->pool);
+  loom__free(tl);
+}
+
+/* ---- stall reports ---------------------------------------------------------- */
+
+static void report_stack(loom__task *t) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f) return;
+  int n = loom__coro_backtrace(t->coro, f, 32);
+  fclose(f);
+  if (n > 0 && buf) {
+    char *save = NULL;
+    loom__report("stack of task '%s' now:", loom__task_name(t));
+    for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+      loom__report("%s", line);
+  }
+  free(buf);
+}
+
+static const char *on_stall(loom_loop *loop, void *ctx) {
+  loom__task_loop *tl = ctx;
+  (void)loop;
+  if (tl->stepped_done) {
+    tl->stepped_done = false;
+    if (!tl->stepped_name[0])
+      snprintf(tl->stepped_name, sizeof tl->stepped_name, "Task-%lu", tl->stepped_id);
+    return tl->stepped_name;
+  }
+  loom__task *t = tl->stepped;
+  if (!t) return NULL;
+  tl->stepped = NULL;
+  report_stack(t);
+  return loom__task_name(t);
+}
+
+/* ---- all tasks and the dump ----------------------------------------------- */
+
+int loom_task_all(loom_loop *loop, loom_future **out, size_t cap) {
+  if (!loop) return LOOM_EINVAL;
+  int err = 0;
+  loom__task_loop *tl = loom__task_loop_get(loop, false, &err);
+  if (!tl) return 0;
+  size_t i = 0;
+  for (loom__task *t = tl->head; t; t = t->next, i++)
+    if (out && i < cap) out[i] = loom_future_retain(&t->fut);
+  return (int)i;
+}
+
+static const char *state_of(const loom__task *t) {
+  if (!t->started) return "scheduled (not started)";
+  if (t->tl && t->tl->running == t) return "running";
+  uint32_t s = atomic_load(&t->pstate);
+  if (s == LOOM__P_SCHEDULED) return "scheduled";
+  if (s == LOOM__P_PARKED) return "suspended";
+  return "running";
+}
+
+static void print_awaits(const loom__task *t, FILE *out) {
+  if (atomic_load(&t->pstate) != LOOM__P_PARKED || !t->park_w) return;
+  double left = t->park_deadline == INT64_MAX
+                    ? -1
+                    : (double)(t->park_deadline - loom_now_ns()) / 1e9;
+  if (t->sleeping)
+    fprintf(out, "  awaits: sleep, %.3f s left\n", left);
+  else if (left >= 0)
+    fprintf(out, "  awaits: a wait with a deadline in %.3f s\n", left);
+  else
+    fprintf(out, "  awaits: a wait without deadline\n");
+}
+
+int loom_task_print_stack(const loom_future *f, FILE *out) {
+  loom__task *t = loom__task_of(f);
+  if (!t || !out) return LOOM_EINVAL;
+  if (!t->started || t->finished || !t->coro || (t->tl && t->tl->running == t)) return 0;
+  return loom__coro_backtrace(t->coro, out, 64);
+}
+
+int loom_task_dump(loom_loop *loop, FILE *out) {
+  if (!loop || !out) return LOOM_EINVAL;
+  int err = 0;
+  loom__task_loop *tl = loom__task_loop_get(loop, false, &err);
+  int n = 0;
+  for (loom__task *t = tl ? tl->head : NULL; t; t = t->next, n++) {
+    fprintf(out, "task '%s': %s", loom__task_name(t), state_of(t));
+    if (t->cancel_requests)
+      fprintf(out, ", %d cancel request(s)%s", t->cancel_requests,
+              t->cancel_pending ? " pending" : "");
+    fputc('\n', out);
+    print_awaits(t, out);
+    if (loom_task_print_stack(&t->fut, out) > 0) continue;
+    if (t->tl && t->tl->running == t) loom__coro_backtrace_here(out, 64);
+  }
+  return n;
+}
