@@ -11,6 +11,12 @@
 #include "loom/thread_pool.h"
 #include "loom/net.h"
 #include "loom/loop.h"
+#include "loom/thread.h"
+#include "loom/sync.h"
+#include "loom/queue.h"
 #include "loom/task.h"
+#include "loom/combinators.h"
+#include "loom/run.h"
+#include "loom/process.h"
 
 #endif

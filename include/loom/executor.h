@@ -75,6 +75,10 @@ int loom_executor_max_workers(const loom_executor *ex);
  *    the job, so results and errors stay per item.  The batch's item values
  *    travel as bytes (loom_executor_submit_bytes).  A cancel request on a
  *    batch is seen between items: the items not started end CANCELLED.
+ *    On a process pool a chunked map is run by loom_process_pool_map(): the
+ *    whole input is submitted at the call (a generator is read to its end),
+ *    results are integers or bytes (see loom/process.h), a buffersize is not
+ *    supported yet (LOOM_EINVAL) and loom_map_take_result() does not apply.
  *  - buffersize > 0 (Python 3.14) bounds the jobs in flight: buffersize are
  *    submitted at the call and one more each time a result is taken, so an
  *    endless generator is read only as fast as results are consumed.

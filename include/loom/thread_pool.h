@@ -55,7 +55,6 @@ int loom_thread_pool_create(loom_executor **out, const loom_thread_pool_options 
 typedef struct loom_thread_pool_stats {
   int workers;        /* worker threads alive now */
   int idle;           /* of which waiting for work */
-  size_t queued;      /* jobs queued, not yet picked by a worker */
   uint64_t started;   /* worker threads started since creation */
   uint64_t completed; /* jobs taken off the queue (run or found cancelled) */
 } loom_thread_pool_stats;

@@ -73,6 +73,15 @@ static inline void loom__live_dec(loom_live_kind k) {
 /* Issue one report line through the installed handler. */
 void loom__report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* ---- time ------------------------------------------------------------------ */
+
+/* When non-zero, loom_deadline() measures timeouts from this instant instead
+ * of reading the clock.  A loop on the virtual clock sets it for the length
+ * of an iteration ("time stands still while callbacks run"), so a task's
+ * sleep(d) becomes exactly d of virtual time, whatever real time the
+ * callbacks before it took.  loom_now_ns() is never affected. */
+extern _Thread_local int64_t loom__deadline_base;
+
 /* ---- small utilities ---------------------------------------------------- */
 
 /* Number of online CPUs, at least 1. */

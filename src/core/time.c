@@ -13,9 +13,11 @@ int64_t loom_now_ns(void) {
 
 double loom_now(void) { return (double)loom_now_ns() / 1e9; }
 
+_Thread_local int64_t loom__deadline_base;
+
 int64_t loom_deadline(double timeout) {
   if (isnan(timeout) || timeout < 0) return INT64_MAX;
-  int64_t now = loom_now_ns();
+  int64_t now = loom__deadline_base ? loom__deadline_base : loom_now_ns();
   double ns = timeout * 1e9;
   if (ns >= (double)(INT64_MAX - now)) return INT64_MAX;
   return now + (int64_t)ns;

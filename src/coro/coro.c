@@ -24,8 +24,6 @@
 #define LOOM__HAVE_VALGRIND 1
 #endif
 
-int loom__coro_overflow_setup(void); /* overflow.c */
-
 _Thread_local loom__coro *loom__coro_cur __attribute__((tls_model("initial-exec")));
 
 int loom__coro_thread_init(loom__coro *c) {

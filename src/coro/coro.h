@@ -172,6 +172,13 @@ extern _Thread_local loom__coro *loom__coro_cur __attribute__((tls_model("initia
  * be set up (the context still works; overflows are then not reported). */
 int loom__coro_thread_init(loom__coro *c);
 
+/* (Re)install the overflow handler if something replaced it, and give this
+ * thread an alternate signal stack.  loom__coro_thread_init calls it; the
+ * task layer calls it again for every new loop, since applications and test
+ * frameworks install and restore SIGSEGV handlers of their own.  Returns 0
+ * or -errno (overflows are then not reported by name). */
+int loom__coro_overflow_setup(void);
+
 /* Release what loom__coro_thread_init set up for `c` (not the signal stack,
  * which lives until the thread exits). */
 void loom__coro_thread_fini(loom__coro *c);

@@ -23,8 +23,6 @@
 
 #define ALTSTACK_SIZE ((size_t)64 * 1024)
 
-int loom__coro_overflow_setup(void);
-
 static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 static struct sigaction prev_action;
 static int install_err;

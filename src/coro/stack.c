@@ -234,7 +234,7 @@ void loom__stack_put(loom__stack_pool *p, loom__stack *s) {
 void loom__stack_pool_destroy(loom__stack_pool *p) {
   if (!p) return;
   if (p->out)
-    loom__report("loom: stack pool destroyed with %zu stacks still in use", p->out);
+    loom__report("stack pool destroyed with %zu stacks still in use", p->out);
   stack_class *c = p->classes;
   while (c) {
     stack_class *cn = c->next;

@@ -23,7 +23,7 @@ void loom__future_init(loom_future *f, const loom__future_ops *ops) {
 int loom_future_create(loom_future **out) {
   if (!out) return LOOM_EINVAL;
   *out = NULL;
-  loom_future *f = loom__malloc(sizeof *f);
+  loom_future *f = loom__future_alloc();
   if (!f) return LOOM_ENOMEM;
   loom__future_init(f, NULL);
   *out = f;
@@ -48,7 +48,7 @@ static void future_destroy(loom_future *f) {
   if (f->ops->free)
     f->ops->free(f);
   else
-    loom__free(f);
+    loom__future_free(f);
 }
 
 void loom_future_release(loom_future *f) {

@@ -39,6 +39,7 @@ typedef struct loom__future_ops {
   const char *(*label)(const loom_future *f);
 } loom__future_ops;
 
+/* Laid out to fit the 128-byte slots of future_alloc.c (120 bytes). */
 struct loom_future {
   _Atomic uint32_t refs;
   _Atomic uint8_t state;        /* loom_future_state */
@@ -47,10 +48,10 @@ struct loom_future {
   _Atomic bool retrieved;       /* outcome read (result/error/exception): tasks
                                    report failures nobody retrieved */
   loom__lock lock;              /* guards everything below */
+  int err;                      /* 0, the error code, or LOOM_ECANCELLED */
   void *value;                  /* result */
   loom_destructor dtor;         /* frees value, may be NULL */
   size_t size;                  /* bytes-result length, 0 otherwise */
-  int err;                      /* 0, the error code, or LOOM_ECANCELLED */
   char *msg;                    /* error or cancel message, owned */
   loom__fnode *head, *tail;     /* subscribers, FIFO */
   const loom__future_ops *ops;  /* producer hooks, NULL for plain futures */
@@ -62,6 +63,11 @@ struct loom_future {
   void *producer;               /* the executor or task that owns the job */
   uintptr_t producer_data;      /* free for the producer's use */
 };
+
+/* Storage for one loom_future (future_alloc.c): NULL when out of memory
+ * (an ALLOC fault point).  Freed with loom__future_free. */
+void *loom__future_alloc(void);
+void loom__future_free(void *p);
 
 /* Initialise caller-provided storage (embedded futures) as a pending future
  * with one reference and the given hooks. Counts as a live future. */

@@ -6,8 +6,15 @@
  * until the map's deadline and yields its result.  A chunked job runs fn on
  * each of its items with a private future per item and finishes with an
  * array of those futures, so errors and results stay per item.
+ *
+ * A process pool cannot carry such an array back (results cross as bytes),
+ * so a chunked map over one is handed to the process pool's own chunked map
+ * (loom_process_pool_map), which packs each chunk's outcomes into bytes; the
+ * iterator then only adapts its items.
  */
 #include <string.h>
+
+#include "loom/process.h"
 
 #include "executor_internal.h"
 
@@ -37,6 +44,8 @@ struct loom_map {
   const char *msg;
   size_t index;
   bool timed_out;
+  loom_process_map *pm; /* chunked map over a process pool, or NULL */
+  loom_process_item pitem;
 };
 
 /* ---- chunk jobs ------------------------------------------------------------ */
@@ -173,6 +182,7 @@ static void cancel_all(loom_map *m) {
 
 void loom_map_destroy(loom_map *m) {
   if (!m) return;
+  loom_process_map_destroy(m->pm);
   cancel_all(m);
   loom_future_release(m->cur.f);
   for (size_t i = 0; i < m->count; i++) loom_future_release(m->ring[(m->head + i) % m->cap].f);
@@ -181,11 +191,52 @@ void loom_map_destroy(loom_map *m) {
   loom__live_dec(LOOM_LIVE_OTHER);
 }
 
+/* Read a generator to its end into an array (for the process pool map). */
+static int drain(loom_map *m, void ***items, size_t *n) {
+  size_t cap = 0;
+  *items = NULL;
+  *n = 0;
+  for (;;) {
+    void *item = NULL;
+    int rc = m->gen(m->gen_ctx, &item);
+    if (rc == LOOM_ESTOP) return 0;
+    if (rc < 0) return rc;
+    if (*n == cap) {
+      cap = cap ? 2 * cap : 64;
+      void **bigger = loom__realloc(*items, cap * sizeof *bigger);
+      if (!bigger) return LOOM_ENOMEM;
+      *items = bigger;
+    }
+    (*items)[(*n)++] = item;
+  }
+}
+
+static int start_process_map(loom_map *m, double timeout) {
+  if (m->buffer) return LOOM_EINVAL; /* not supported by the process map yet */
+  void **drained = NULL;
+  size_t n = m->n;
+  int rc = m->gen ? drain(m, &drained, &n) : 0;
+  if (rc == 0)
+    rc = loom_process_pool_map(m->ex, m->fn, m->gen ? drained : m->items, n, m->chunk,
+                               timeout, &m->pm);
+  loom__free(drained);
+  return rc;
+}
+
 static int map_start(loom_map *m, double timeout, const loom_map_options *opts,
                      loom_map **out) {
   m->chunk = opts && opts->chunksize > 1 ? opts->chunksize : 1;
   m->buffer = opts ? opts->buffersize : 0;
   m->deadline = loom_deadline(timeout);
+  if (m->chunk > 1 && strcmp(loom_executor_kind(m->ex), "process_pool") == 0) {
+    int rc = start_process_map(m, timeout);
+    if (rc < 0) {
+      loom_map_destroy(m);
+      return rc;
+    }
+    *out = m;
+    return 0;
+  }
   refill(m);
   if (m->src_err) { /* Python raises from map() itself */
     int rc = m->src_err;
@@ -263,12 +314,28 @@ static int yield_item(loom_map *m, void **value) {
   return rc;
 }
 
+/* loom_map_next over a process pool's chunked map. */
+static int next_process(loom_map *m, void **value) {
+  loom_process_item *it = &m->pitem;
+  int rc = loom_process_map_next(m->pm, it);
+  if (rc == LOOM_ETIMEDOUT) m->timed_out = true;
+  if (rc < 0) return rc;
+  m->index = it->index;
+  if (it->err) {
+    m->msg = it->msg ? it->msg : loom_strerror(it->err);
+    return it->err;
+  }
+  if (value) *value = it->is_bytes ? (void *)it->data : it->value;
+  return 0;
+}
+
 int loom_map_next(loom_map *m, void **value) {
   if (value) *value = NULL;
   if (!m) return LOOM_EINVAL;
   m->msg = NULL;
   m->last = NULL;
   if (m->timed_out) return LOOM_ETIMEDOUT;
+  if (m->pm) return next_process(m, value);
   for (;;) {
     if (!m->cur.f && !take_head(m)) {
       int rc = m->src_err ? m->src_err : LOOM_ESTOP;

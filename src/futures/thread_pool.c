@@ -1,26 +1,35 @@
 /* thread_pool.c - the thread pool executor (Python's ThreadPoolExecutor).
  *
- * One lock (pool->lock, a futex lock) guards the job queue, the counters and
- * the stack of sleeping workers.  The queue is intrusive: a job is its
- * future, linked through future->job_next, so a submission allocates
- * nothing beyond the future itself.
+ * Submission is lock-free: the job queue is an intrusive multi-producer,
+ * single-consumer list (Vyukov's: a push is one atomic exchange on the
+ * tail), linked through future->job_next, so a submit allocates nothing
+ * beyond the future and never waits for a worker.  Workers pop one at a
+ * time under pool->lock, which also guards the counters and the stack of
+ * sleeping workers; submitters take it only on slow paths (starting a
+ * worker, waking a sleeper).
  *
- * Workers start on demand: a submit starts one when there are more queued
- * jobs than idle workers (so an idle worker is reused first) and fewer than
- * max_workers exist.  A worker that finds the queue empty spins briefly
- * (polling an atomic mirror of the queue length, without the lock), then
- * sleeps on its own futex word, pushed on a LIFO stack (the most recently
- * active, cache-warm worker is woken first).  A submit wakes a sleeper only
- * when no worker is spinning; the woken worker counts as spinning until it
- * looks at the queue, and if it leaves work behind with nobody spinning it
- * wakes the next one (Go's scheduler does the same), so a burst fans out
- * without a wake-up per job.
+ * Workers start on demand: while fewer than max_workers exist, a submit
+ * starts one unless an idle worker can take the job (so idle workers are
+ * reused first).  A worker that finds the queue empty spins briefly on the
+ * queue's tail, then sleeps on its own futex word, pushed on a LIFO stack
+ * (the most recently active, cache-warm worker is woken first).  A submit
+ * wakes a sleeper only when no worker is spinning; the woken worker counts
+ * as spinning until it looks at the queue, and if it leaves work behind
+ * with nobody spinning it wakes the next one (as Go's scheduler does), so a
+ * burst fans out without a wake-up per job.  Lost wake-ups are excluded by
+ * a Dekker pair: a submitter pushes then reads nsleeping; a worker raises
+ * nsleeping then re-reads the queue (both sequentially consistent).
+ *
+ * Shutdown: `closed` is raised first, then shutdown waits until no submit
+ * is between its `closed` check and its push (`inflight`), so after that
+ * the queue only shrinks and "shutdown and empty" is final for workers.
  *
  * Locks: pool->join_mu (serialises joiners) is taken before pool->lock,
  * never the other way; a future's lock is never taken under pool->lock
- * (futures are settled and cancelled after the queue lock is dropped).
+ * (futures are run, settled and cancelled after it is dropped).
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,75 +53,92 @@ struct worker {
   pthread_t tid;
   pool *pool;
   int index;               /* for the thread name */
-  bool joined;             /* joined or detached (under pool->lock) */
+  bool joined;             /* joined or detached (under join_mu) */
 };
 
 struct pool {
   loom_executor base;       /* first: the executor interface */
+  /* Written by every submit: kept on cache lines apart from what workers
+   * write (padding, not alignas: the pool comes from plain malloc). */
+  char pad0[64];
+  _Atomic(loom_future *) q_tail; /* last pushed job, or &stub */
+  char pad1[64];
+  _Atomic int inflight;          /* submits past the closed check */
+  _Atomic int closed;       /* 0, or what submit returns: ESHUTDOWN/EBROKEN */
+  _Atomic int nstarted;     /* workers started (read by submit's fast path) */
+  char pad2[64];
   loom__lock lock;          /* guards everything below except atomics */
-  loom_future *head, *tail; /* FIFO of queued jobs via job_next */
-  size_t queued;
-  _Atomic size_t nqueued;   /* mirror of queued, read by spinners */
+  loom_future *q_head;      /* consumer end of the queue (stub or a job) */
   _Atomic int nspinning;    /* workers spinning or woken, not yet looking */
-  _Atomic bool stopping;    /* shutdown or broken: spinners stop early */
+  _Atomic int nsleeping;    /* workers on the sleepers stack */
   int max_workers;
   int nworkers;             /* alive */
   int nidle;                /* alive and not running a job */
   worker *sleepers;
   worker *all;
-  uint64_t started, completed;
+  uint64_t completed;       /* jobs taken off the queue */
   bool shutdown, broken, orphaned;
   int broken_code;          /* the initializer's code */
   char *prefix;
   int (*init)(void *);
   void *init_arg;
   pthread_mutex_t join_mu;  /* serialises joiners; taken before lock */
+  loom_future stub;         /* the queue's dummy node (only job_next used) */
 };
 
 static const loom__executor_ops tp_ops;
 static _Thread_local pool *tl_pool; /* the pool this thread works for */
 static _Atomic unsigned pool_counter;
 
-/* ---- queue (pool->lock held) ---------------------------------------------- */
+/* ---- queue ----------------------------------------------------------------- */
 
+static inline loom_future *next_of(loom_future *f) {
+  return __atomic_load_n(&f->job_next, __ATOMIC_ACQUIRE);
+}
+
+/* Any thread, no lock. */
 static void q_push(pool *p, loom_future *f) {
-  f->job_next = NULL;
-  if (p->tail) p->tail->job_next = f; else p->head = f;
-  p->tail = f;
-  p->queued++;
-  atomic_store_explicit(&p->nqueued, p->queued, memory_order_relaxed);
+  __atomic_store_n(&f->job_next, NULL, __ATOMIC_RELAXED);
+  loom_future *prev = atomic_exchange_explicit(&p->q_tail, f, memory_order_seq_cst);
+  __atomic_store_n(&prev->job_next, f, __ATOMIC_RELEASE);
 }
 
+/* Lock held.  True if a job is queued or being pushed. */
+static bool q_nonempty(pool *p) {
+  return p->q_head != &p->stub ||
+         atomic_load_explicit(&p->q_tail, memory_order_seq_cst) != &p->stub;
+}
+
+/* Lock held.  The oldest job, or NULL if the queue is empty or its only
+ * job is still being linked by its submitter (q_nonempty() tells which). */
 static loom_future *q_pop(pool *p) {
-  loom_future *f = p->head;
-  if (!f) return NULL;
-  p->head = f->job_next;
-  if (!p->head) p->tail = NULL;
-  f->job_next = NULL;
-  p->queued--;
+  loom_future *head = p->q_head, *next = next_of(head);
+  if (head == &p->stub) {
+    if (!next) return NULL;
+    p->q_head = head = next;
+    next = next_of(head);
+  }
+  if (!next) {
+    if (head != atomic_load_explicit(&p->q_tail, memory_order_acquire)) return NULL;
+    q_push(p, &p->stub); /* head is the last job: put the stub behind it */
+    next = next_of(head);
+    if (!next) return NULL;
+  }
+  p->q_head = next;
   p->completed++;
-  atomic_store_explicit(&p->nqueued, p->queued, memory_order_relaxed);
-  return f;
+  return head;
 }
 
-/* Detach the whole queue (to cancel or fail it after unlocking). */
+/* Lock held, no push in flight (closed and inflight == 0): detach every job
+ * as a list through job_next, to cancel or fail after unlocking. */
 static loom_future *q_take_all(pool *p) {
-  loom_future *h = p->head;
-  p->completed += p->queued;
-  p->head = p->tail = NULL;
-  p->queued = 0;
-  atomic_store_explicit(&p->nqueued, 0, memory_order_relaxed);
-  return h;
-}
-
-/* Remove f, the tail (just pushed by the caller, lock held throughout). */
-static void q_drop_tail(pool *p, loom_future *f) {
-  loom_future *prev = NULL;
-  for (loom_future *g = p->head; g != f; g = g->job_next) prev = g;
-  if (prev) prev->job_next = NULL; else p->head = NULL;
-  p->tail = prev;
-  p->queued--;
-  atomic_store_explicit(&p->nqueued, p->queued, memory_order_relaxed);
+  loom_future *list = NULL, **tail = &list, *f;
+  while ((f = q_pop(p))) {
+    *tail = f;
+    tail = &f->job_next;
+  }
+  *tail = NULL;
+  return list;
 }
 
 /* ---- waking (pool->lock held; the futex wake happens after unlocking) ---- */
@@ -121,6 +147,7 @@ static worker *pop_sleeper(pool *p) {
   worker *w = p->sleepers;
   if (!w) return NULL;
   p->sleepers = w->next_sleeper;
+  atomic_fetch_sub(&p->nsleeping, 1);
   /* Counted as spinning on its behalf until it looks at the queue, so the
    * next submit does not wake a second worker for the same job. */
   atomic_fetch_add_explicit(&p->nspinning, 1, memory_order_relaxed);
@@ -129,7 +156,7 @@ static worker *pop_sleeper(pool *p) {
 }
 
 static worker *want_wake(pool *p) {
-  if (!p->sleepers || !p->head) return NULL;
+  if (!p->sleepers || !q_nonempty(p)) return NULL;
   if (atomic_load_explicit(&p->nspinning, memory_order_relaxed) > 0) return NULL;
   return pop_sleeper(p);
 }
@@ -157,6 +184,17 @@ static void wake_list(worker *list) {
     wake(list);
     list = next;
   }
+}
+
+/* Stop new pushes (later submits return `code`; broken wins over shut
+ * down, as in Python) and wait for the pushes already past the check. */
+static void close_queue(pool *p, int code) {
+  int open = 0;
+  if (code == LOOM_EBROKEN)
+    atomic_store(&p->closed, code);
+  else
+    atomic_compare_exchange_strong(&p->closed, &open, code);
+  while (atomic_load(&p->inflight) > 0) sched_yield();
 }
 
 /* ---- jobs ---------------------------------------------------------------- */
@@ -196,13 +234,13 @@ static void fail_broken_list(loom_future *f, int code) {
 
 /* The initializer failed: break the pool, fail what is queued. */
 static void break_pool(pool *p, int code) {
+  close_queue(p, LOOM_EBROKEN);
   loom__lock_acquire(&p->lock);
   loom_future *q = NULL;
   worker *sleepers = NULL;
   if (!p->broken) {
     p->broken = true;
     p->broken_code = code;
-    atomic_store(&p->stopping, true);
     q = q_take_all(p);
     sleepers = pop_all_sleepers(p);
   }
@@ -214,17 +252,31 @@ static void break_pool(pool *p, int code) {
 /* ---- workers ------------------------------------------------------------- */
 
 static void spin_for_work(pool *p) {
-  for (int i = 0; i < SPIN_ITERS; i++) {
-    if (atomic_load_explicit(&p->nqueued, memory_order_relaxed) ||
-        atomic_load_explicit(&p->stopping, memory_order_relaxed))
+  for (int i = 1; i <= SPIN_ITERS; i++) {
+    if (atomic_load_explicit(&p->q_tail, memory_order_relaxed) != &p->stub ||
+        atomic_load_explicit(&p->closed, memory_order_relaxed))
       return;
-    loom__cpu_relax();
+    /* Now and then let a runnable thread (often the submitter) have the
+     * CPU: spinning must not starve the producer on a busy machine. */
+    if (i % 256 == 0)
+      sched_yield();
+    else
+      loom__cpu_relax();
   }
 }
 
-/* Sleep until a submitter (or shutdown) wakes us.  Lock held on entry and
- * on return. */
+static bool must_exit(pool *p) { return p->broken || (p->shutdown && !q_nonempty(p)); }
+
+/* Sleep until a submitter (or shutdown) wakes us, unless work arrived.
+ * Lock held on entry and on return. */
 static void sleep_locked(pool *p, worker *w) {
+  /* Dekker with tp_submit: raise nsleeping, then look at the queue again;
+   * a submitter pushes, then reads nsleeping.  One of us sees the other. */
+  atomic_fetch_add(&p->nsleeping, 1);
+  if (q_nonempty(p) || must_exit(p)) {
+    atomic_fetch_sub(&p->nsleeping, 1);
+    return;
+  }
   atomic_store_explicit(&w->wake, 0, memory_order_relaxed);
   w->next_sleeper = p->sleepers;
   p->sleepers = w;
@@ -235,8 +287,6 @@ static void sleep_locked(pool *p, worker *w) {
   atomic_fetch_sub_explicit(&p->nspinning, 1, memory_order_relaxed); /* see pop_sleeper */
 }
 
-static bool must_exit(const pool *p) { return p->broken || (p->shutdown && !p->head); }
-
 /* Wait for a job.  Lock held on entry and on return; returns false when the
  * worker must exit. */
 static bool idle_locked(pool *p, worker *w) {
@@ -246,7 +296,7 @@ static bool idle_locked(pool *p, worker *w) {
   spin_for_work(p);
   loom__lock_acquire(&p->lock);
   atomic_fetch_sub_explicit(&p->nspinning, 1, memory_order_relaxed);
-  while (!p->head && !must_exit(p)) sleep_locked(p, w);
+  while (!q_nonempty(p) && !must_exit(p)) sleep_locked(p, w);
   p->nidle--;
   return !must_exit(p);
 }
@@ -283,15 +333,21 @@ static void *worker_main(void *arg) {
   loom__lock_acquire(&p->lock);
   for (;;) {
     loom_future *f = q_pop(p);
-    if (!f) {
-      if (!idle_locked(p, w)) break;
-      continue;
+    if (f) {
+      worker *next = want_wake(p); /* work left and nobody looking for it */
+      loom__lock_release(&p->lock);
+      wake(next);
+      run_one(f);
+      loom__lock_acquire(&p->lock);
+    } else if (q_nonempty(p)) {
+      /* A submitter is between its exchange and its link: two instructions,
+       * unless it was preempted there; then give it the CPU. */
+      loom__lock_release(&p->lock);
+      sched_yield();
+      loom__lock_acquire(&p->lock);
+    } else if (!idle_locked(p, w)) {
+      break;
     }
-    worker *next = want_wake(p); /* work left and nobody looking for it */
-    loom__lock_release(&p->lock);
-    wake(next);
-    run_one(f);
-    loom__lock_acquire(&p->lock);
   }
   loom__lock_release(&p->lock);
   worker_exit(p);
@@ -303,7 +359,7 @@ static int start_worker_locked(pool *p) {
   worker *w = loom__calloc(1, sizeof *w);
   if (!w) return LOOM_ENOMEM;
   w->pool = p;
-  w->index = (int)p->started;
+  w->index = atomic_load(&p->nstarted);
   int rc;
   if (loom__sys_fault(EAGAIN))
     rc = EAGAIN;
@@ -317,33 +373,48 @@ static int start_worker_locked(pool *p) {
   w->next_all = p->all;
   p->all = w;
   p->nworkers++;
-  p->started++;
+  atomic_fetch_add(&p->nstarted, 1);
   return 0;
+}
+
+/* Slow path of submit while workers may still be started: start one unless
+ * an idle worker can take the job.  Returns 0, or the error of starting the
+ * only worker (then the job must not be queued). */
+static int maybe_start_worker(pool *p) {
+  loom__lock_acquire(&p->lock);
+  int rc = 0;
+  /* An idle worker takes the job, unless jobs already wait for it. */
+  bool need = p->nidle == 0 || q_nonempty(p);
+  if (need && atomic_load(&p->nstarted) < p->max_workers) {
+    rc = start_worker_locked(p);
+    if (p->nworkers > 0) rc = 0; /* others will run it */
+  }
+  loom__lock_release(&p->lock);
+  return rc;
+}
+
+static void wake_one_if_needed(pool *p) {
+  if (atomic_load(&p->nsleeping) == 0 ||
+      atomic_load_explicit(&p->nspinning, memory_order_relaxed) > 0)
+    return;
+  loom__lock_acquire(&p->lock);
+  worker *w = want_wake(p);
+  loom__lock_release(&p->lock);
+  wake(w);
 }
 
 /* ---- executor ops -------------------------------------------------------- */
 
 static int tp_submit(loom_executor *ex, loom_future *f) {
   pool *p = (pool *)ex;
-  loom__lock_acquire(&p->lock);
-  if (p->broken || p->shutdown) {
-    int rc = p->broken ? LOOM_EBROKEN : LOOM_ESHUTDOWN;
-    loom__lock_release(&p->lock);
-    return rc;
-  }
-  q_push(p, f);
-  if (p->queued > (size_t)p->nidle && p->nworkers < p->max_workers) {
-    int rc = start_worker_locked(p);
-    if (rc < 0 && p->nworkers == 0) { /* nobody would ever run it */
-      q_drop_tail(p, f);
-      loom__lock_release(&p->lock);
-      return rc;
-    }
-  }
-  worker *w = want_wake(p);
-  loom__lock_release(&p->lock);
-  wake(w);
-  return 0;
+  atomic_fetch_add(&p->inflight, 1);
+  int rc = atomic_load(&p->closed);
+  if (rc == 0 && atomic_load_explicit(&p->nstarted, memory_order_relaxed) < p->max_workers)
+    rc = maybe_start_worker(p);
+  if (rc == 0) q_push(p, f);
+  atomic_fetch_sub(&p->inflight, 1);
+  if (rc == 0) wake_one_if_needed(p);
+  return rc;
 }
 
 static int join_workers(pool *p) {
@@ -363,10 +434,10 @@ static int join_workers(pool *p) {
 
 static int tp_shutdown(loom_executor *ex, bool wait, bool cancel_futures) {
   pool *p = (pool *)ex;
+  close_queue(p, LOOM_ESHUTDOWN);
   loom__lock_acquire(&p->lock);
   p->shutdown = true;
   loom_future *q = cancel_futures ? q_take_all(p) : NULL;
-  atomic_store(&p->stopping, true);
   worker *sleepers = pop_all_sleepers(p);
   loom__lock_release(&p->lock);
   wake_list(sleepers);
@@ -440,6 +511,8 @@ int loom_thread_pool_create(loom_executor **out, const loom_thread_pool_options 
   }
   p->base.ops = &tp_ops;
   loom__lock_init(&p->lock);
+  atomic_init(&p->q_tail, &p->stub);
+  p->q_head = &p->stub;
   pthread_mutex_init(&p->join_mu, NULL); /* default attributes cannot fail */
   int cpus = loom__cpu_count();
   p->max_workers = o.max_workers ? o.max_workers : (cpus + 4 < 32 ? cpus + 4 : 32);
@@ -456,8 +529,7 @@ int loom_thread_pool_stats_get(const loom_executor *ex, loom_thread_pool_stats *
   loom__lock_acquire(&p->lock);
   out->workers = p->nworkers;
   out->idle = p->nidle;
-  out->queued = p->queued;
-  out->started = p->started;
+  out->started = (uint64_t)atomic_load(&p->nstarted);
   out->completed = p->completed;
   loom__lock_release(&p->lock);
   return 0;

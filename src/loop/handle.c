@@ -7,29 +7,119 @@
  * one if it asked for the handle.  Cancelling a timer unlinks it from the
  * heap at once; a cancelled call_soon entry stays queued and is skipped and
  * released when its turn comes (O(1) either way).
+ *
+ * Handles are 64 bytes, carved from per-loop blocks of HBLOCK (a million
+ * timers must not cost a million mallocs).  The loop's thread takes and
+ * returns them on a plain free list; a handle whose last reference is dropped
+ * on another thread goes on an atomic "remote" list that the loop thread
+ * swaps in when its own list runs dry.  call_soon_threadsafe from another
+ * thread cannot touch the free list, so its handle is malloc'ed.  The blocks
+ * are freed with the loop: every handle must be released before
+ * loom_loop_destroy (one still referenced is reported and its blocks leak).
  */
 #include "loop_impl.h"
 
 enum { KIND_SOON, KIND_TIMER };
 
+enum { HBLOCK = 255 };
+
 struct loom_handle {
   union {
-    loom__callback cb;   /* KIND_SOON */
-    loom__timer timer;   /* KIND_TIMER */
+    struct {
+      loom__callback cb;   /* KIND_SOON; cb.next links the free lists */
+      int64_t when;        /* loop-clock ns when scheduled */
+    } soon;
+    loom__timer timer;     /* KIND_TIMER; timer.deadline is "when" */
   } u;
   loom_callback_fn fn;
   void *arg;
   loom_loop *loop;
-  int64_t when;          /* loop-clock ns */
   _Atomic uint32_t refs;
   _Atomic bool cancelled;
   uint8_t kind;
-  bool ran;              /* the callback was called (or skipped as cancelled) */
+  bool ran;                /* the callback was called (or skipped as cancelled) */
+  bool pooled;             /* from the loop's blocks, else malloc'ed */
 };
 
+_Static_assert(sizeof(loom_handle) == 64, "a handle is one cache line");
+
+struct loom__hblock {
+  loom__hblock *next;
+  loom_handle h[HBLOCK];
+};
+
+static loom__callback *as_link(loom_handle *h) { return &h->u.soon.cb; }
+static loom_handle *from_link(loom__callback *l) {
+  return LOOM__CONTAINER_OF(l, loom_handle, u.soon.cb);
+}
+
+/* Refill the loop thread's free list: remote frees first, else a new block. */
+static bool pool_refill(loom_loop *loop) {
+  loom__callback *l = atomic_exchange_explicit(&loop->hfree_remote, NULL, memory_order_acquire);
+  if (l) {
+    loop->hfree = l;
+    return true;
+  }
+  loom__hblock *b = loom__malloc(sizeof *b);
+  if (!b) return false;
+  b->next = loop->hblocks;
+  loop->hblocks = b;
+  for (int i = HBLOCK - 1; i >= 0; i--) {
+    as_link(&b->h[i])->next = loop->hfree;
+    loop->hfree = as_link(&b->h[i]);
+  }
+  return true;
+}
+
+static loom_handle *handle_alloc(loom_loop *loop, bool foreign) {
+  loom_handle *h;
+  if (foreign) {
+    h = loom__malloc(sizeof *h);
+    if (!h) return NULL;
+    h->pooled = false;
+  } else {
+    if (!loop->hfree && !pool_refill(loop)) return NULL;
+    h = from_link(loop->hfree);
+    loop->hfree = loop->hfree->next;
+    h->pooled = true;
+    atomic_fetch_add_explicit(&loop->hout, 1, memory_order_relaxed);
+  }
+  loom__live_inc(LOOM_LIVE_OTHER);
+  return h;
+}
+
 static void handle_free(loom_handle *h) {
-  loom__free(h);
   loom__live_dec(LOOM_LIVE_OTHER);
+  if (!h->pooled) {
+    loom__free(h);
+    return;
+  }
+  loom_loop *loop = h->loop;
+  loom__callback *l = as_link(h);
+  if (loom__tls_loop == loop) {
+    l->next = loop->hfree;
+    loop->hfree = l;
+  } else {
+    loom__callback *old = atomic_load_explicit(&loop->hfree_remote, memory_order_relaxed);
+    do l->next = old;
+    while (!atomic_compare_exchange_weak_explicit(&loop->hfree_remote, &old, l,
+                                                  memory_order_release, memory_order_relaxed));
+  }
+  atomic_fetch_sub_explicit(&loop->hout, 1, memory_order_release);
+}
+
+void loom__handles_fini(loom_loop *loop) {
+  long out = atomic_load_explicit(&loop->hout, memory_order_acquire);
+  if (out) {
+    loom__report("loom_loop_destroy: %ld handle(s) still referenced: their memory is leaked",
+                 out);
+    return;
+  }
+  while (loop->hblocks) {
+    loom__hblock *b = loop->hblocks;
+    loop->hblocks = b->next;
+    loom__free(b);
+  }
 }
 
 void loom_handle_release(loom_handle *h) {
@@ -43,7 +133,7 @@ static void handle_fire(loom_handle *h) {
 }
 
 static void soon_run(loom__callback *cb) {
-  handle_fire(LOOM__CONTAINER_OF(cb, loom_handle, u.cb));
+  handle_fire(LOOM__CONTAINER_OF(cb, loom_handle, u.soon.cb));
 }
 
 static void timer_run(loom__timer *t) {
@@ -52,7 +142,7 @@ static void timer_run(loom__timer *t) {
 
 bool loom__handle_drop_cb(loom__callback *cb) {
   if (cb->fn != soon_run) return false;
-  loom_handle_release(LOOM__CONTAINER_OF(cb, loom_handle, u.cb));
+  loom_handle_release(LOOM__CONTAINER_OF(cb, loom_handle, u.soon.cb));
   return true;
 }
 
@@ -62,8 +152,9 @@ bool loom__handle_drop_timer(loom__timer *t) {
   return true;
 }
 
-static loom_handle *handle_new(loom_loop *loop, loom_callback_fn fn, void *arg, bool out) {
-  loom_handle *h = loom__malloc(sizeof *h);
+static loom_handle *handle_new(loom_loop *loop, loom_callback_fn fn, void *arg, bool out,
+                               bool foreign) {
+  loom_handle *h = handle_alloc(loop, foreign);
   if (!h) return NULL;
   h->fn = fn;
   h->arg = arg;
@@ -71,25 +162,24 @@ static loom_handle *handle_new(loom_loop *loop, loom_callback_fn fn, void *arg, 
   atomic_init(&h->refs, out ? 2u : 1u);
   atomic_init(&h->cancelled, false);
   h->ran = false;
-  loom__live_inc(LOOM_LIVE_OTHER);
   return h;
 }
 
 static int check_args(loom_loop *loop, loom_callback_fn fn, loom_handle **out) {
   if (out) *out = NULL;
   if (!loop || !fn) return LOOM_EINVAL;
-  return loop->closed ? LOOM_ECLOSED : 0;
+  return atomic_load(&loop->closed) ? LOOM_ECLOSED : 0;
 }
 
 int loom_call_soon(loom_loop *loop, loom_callback_fn fn, void *arg, loom_handle **out) {
   int rc = check_args(loop, fn, out);
   if (rc) return rc;
-  loom_handle *h = handle_new(loop, fn, arg, out != NULL);
+  loom_handle *h = handle_new(loop, fn, arg, out != NULL, false);
   if (!h) return LOOM_ENOMEM;
   h->kind = KIND_SOON;
-  h->when = loom__loop_now(loop);
-  loom__callback_init(&h->u.cb, soon_run);
-  loom__loop_post(loop, &h->u.cb);
+  h->u.soon.when = loom__loop_now(loop);
+  loom__callback_init(&h->u.soon.cb, soon_run);
+  loom__loop_post(loop, &h->u.soon.cb);
   if (out) *out = h;
   return 0;
 }
@@ -98,12 +188,12 @@ int loom_call_soon_threadsafe(loom_loop *loop, loom_callback_fn fn, void *arg,
                               loom_handle **out) {
   int rc = check_args(loop, fn, out);
   if (rc) return rc;
-  loom_handle *h = handle_new(loop, fn, arg, out != NULL);
+  loom_handle *h = handle_new(loop, fn, arg, out != NULL, loom__tls_loop != loop);
   if (!h) return LOOM_ENOMEM;
   h->kind = KIND_SOON;
-  h->when = loom__loop_now(loop);
-  loom__callback_init(&h->u.cb, soon_run);
-  if (!loom__loop_post_threadsafe_checked(loop, &h->u.cb)) {
+  h->u.soon.when = loom__loop_now(loop);
+  loom__callback_init(&h->u.soon.cb, soon_run);
+  if (!loom__loop_post_threadsafe_checked(loop, &h->u.soon.cb)) {
     handle_free(h); /* nobody else saw it */
     return LOOM_ECLOSED;
   }
@@ -115,10 +205,9 @@ static int schedule_at(loom_loop *loop, int64_t when, loom_callback_fn fn, void 
                        loom_handle **out) {
   int rc = check_args(loop, fn, out);
   if (rc) return rc;
-  loom_handle *h = handle_new(loop, fn, arg, out != NULL);
+  loom_handle *h = handle_new(loop, fn, arg, out != NULL, false);
   if (!h) return LOOM_ENOMEM;
   h->kind = KIND_TIMER;
-  h->when = when;
   loom__timer_init(&h->u.timer, timer_run);
   rc = loom__timer_start(loop, &h->u.timer, when);
   if (rc) {
@@ -160,4 +249,7 @@ void loom_handle_cancel(loom_handle *h) {
 
 bool loom_handle_cancelled(const loom_handle *h) { return h && atomic_load(&h->cancelled); }
 
-double loom_handle_when(const loom_handle *h) { return h ? (double)h->when / 1e9 : 0.0; }
+double loom_handle_when(const loom_handle *h) {
+  if (!h) return 0.0;
+  return (double)(h->kind == KIND_TIMER ? h->u.timer.deadline : h->u.soon.when) / 1e9;
+}

@@ -41,7 +41,7 @@ static int io_sync(loom_loop *loop, int fd) {
 
 static int io_add(loom_loop *loop, int fd, bool writer, loom_callback_fn fn, void *arg) {
   if (!loop || fd < 0 || !fn) return LOOM_EINVAL;
-  if (loop->closed) return LOOM_ECLOSED;
+  if (atomic_load(&loop->closed)) return LOOM_ECLOSED;
   int rc = io_reserve(loop, fd);
   if (rc) return rc;
   loom__io_watch *w = &loop->io[fd], old = *w;

@@ -4,7 +4,8 @@
  * still whole (it may iterate the loop so cancelled tasks can unwind); then
  * the inbox is sealed so late thread-safe posts are refused instead of lost
  * in a dead queue; then queued callbacks and timers are dropped (public
- * handles release their loop reference), and last the fds go.
+ * handles release their loop reference), and last the backend goes.  The
+ * eventfd lives until destroy, since other threads may still write it.
  */
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -41,7 +42,7 @@ int loom_loop_create(loom_loop **out, const loom_loop_options *opts) {
     loom__free(loop);
     return rc;
   }
-  loop->now = loom_now_ns();
+  loop->now = loop->real_anchor = loom_now_ns();
   if (opts) {
     loom_loop_set_slow_callback_threshold(loop, opts->slow_callback_threshold);
     loop->virtual_clock = opts->virtual_clock;
@@ -49,6 +50,66 @@ int loom_loop_create(loom_loop **out, const loom_loop_options *opts) {
   loom__live_inc(LOOM_LIVE_LOOPS);
   *out = loop;
   return 0;
+}
+
+static _Atomic(loom__callback_fn) close_runners[8];
+
+void loom__loop_run_at_close(loom__callback_fn fn) {
+  for (size_t i = 0; i < LOOM__ARRAY_LEN(close_runners); i++) {
+    loom__callback_fn cur = atomic_load(&close_runners[i]);
+    if (cur == fn) return;
+    if (!cur) {
+      loom__callback_fn none = NULL;
+      if (atomic_compare_exchange_strong(&close_runners[i], &none, fn) || none == fn) return;
+    }
+  }
+}
+
+static bool runs_at_close(loom__callback_fn fn) {
+  for (size_t i = 0; i < LOOM__ARRAY_LEN(close_runners); i++) {
+    loom__callback_fn cur = atomic_load_explicit(&close_runners[i], memory_order_relaxed);
+    if (!cur) return false;
+    if (cur == fn) return true;
+  }
+  return false;
+}
+
+/* One pass over the ready queue: run bookkeeping entries, keep the rest in
+ * order (ahead of whatever the bookkeeping posts).  True if any ran. */
+static bool run_bookkeeping_once(loom_loop *loop) {
+  loom__loop_inbox_drain(loop);
+  loom__callback *cb = loop->ready.head;
+  loom__cbq keep = {NULL, NULL};
+  loop->ready.head = loop->ready.tail = NULL;
+  bool any = false;
+  while (cb) {
+    loom__callback *next = cb->next;
+    cb->next = NULL;
+    if (runs_at_close(cb->fn)) {
+      cb->fn(cb);
+      any = true;
+    } else {
+      if (keep.tail) keep.tail->next = cb;
+      else keep.head = cb;
+      keep.tail = cb;
+    }
+    cb = next;
+  }
+  if (keep.head) { /* the kept ones go back in front */
+    keep.tail->next = loop->ready.head;
+    if (!loop->ready.head) loop->ready.tail = keep.tail;
+    loop->ready.head = keep.head;
+  }
+  return any;
+}
+
+/* Completion notices still queued must run, or what waits on them leaks. */
+static void run_bookkeeping(loom_loop *loop) {
+  bool bind = !loom__tls_loop;
+  if (bind) loom__tls_loop = loop;
+  for (int round = 0; round < 1000 && run_bookkeeping_once(loop); round++) {
+  }
+  if (bind) loom__tls_loop = NULL;
 }
 
 static void drop_queue(loom__callback *cb) {
@@ -77,16 +138,18 @@ static void drop_pending(loom_loop *loop) {
 int loom_loop_close(loom_loop *loop) {
   if (!loop) return LOOM_EINVAL;
   if (atomic_load(&loop->running)) return LOOM_EBUSY;
-  if (loop->closed) return 0;
+  if (atomic_load(&loop->closed)) return 0;
   if (loop->hooks.close) loop->hooks.close(loop, loop->hooks.ctx);
-  loop->closed = true;
+  run_bookkeeping(loop);
+  atomic_store(&loop->closed, true);
   drop_pending(loop);
+  loom__loop_executor_fini(loop);
   loom__timers_fini(loop);
   loom__io_fini(loop);
   loom__signals_fini(loop);
   loop->poll.ops->close(&loop->poll);
-  close(loop->wake_fd);
-  loop->wake_fd = -1;
+  /* wake_fd stays open until destroy: a thread racing with close may still
+   * write it (its post was refused or dropped, but its wake-up is in flight). */
   return 0;
 }
 
@@ -97,6 +160,8 @@ void loom_loop_destroy(loom_loop *loop) {
     return;
   }
   loom_loop_close(loop);
+  close(loop->wake_fd);
+  loom__handles_fini(loop);
   loom__free(loop);
   loom__live_dec(LOOM_LIVE_LOOPS);
 }

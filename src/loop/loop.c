@@ -28,6 +28,7 @@ _Thread_local loom_loop *loom__tls_loop;
 loom__callback loom__inbox_closed;
 
 enum { EVENT_BATCH = 256 };
+#define TIMER_SLACK_NS ((int64_t)100000) /* 100 us */
 
 /* ---- clock ---------------------------------------------------------------- */
 
@@ -40,13 +41,18 @@ int64_t loom__loop_now(const loom_loop *loop) {
 int64_t loom__loop_deadline(const loom_loop *loop, int64_t mono_deadline) {
   if (mono_deadline == INT64_MAX) return INT64_MAX;
   if (!loop->virtual_clock) return mono_deadline + loop->clock_offset;
-  int64_t left = mono_deadline - loom_now_ns();
+  /* Virtual time stands still while callbacks run: loom_deadline() measured
+   * from real_anchor (loom__deadline_base), so this gives back exactly the
+   * timeout asked for.  A deadline taken outside an iteration (another
+   * thread) is measured from the anchor too: never shorter than asked. */
+  int64_t left = mono_deadline - loop->real_anchor;
   if (left < 0) left = 0;
   return left > INT64_MAX - loop->now ? INT64_MAX : loop->now + left;
 }
 
 static void clock_update(loom_loop *loop) {
   if (!loop->virtual_clock) loop->now = real_now(loop);
+  else loop->real_anchor = loom_now_ns();
 }
 
 double loom_loop_time(const loom_loop *loop) {
@@ -57,7 +63,8 @@ int loom_loop_set_virtual_clock(loom_loop *loop, bool on) {
   if (!loop) return LOOM_EINVAL;
   if (on == loop->virtual_clock) return 0;
   if (on) {
-    loop->now = real_now(loop);
+    loop->real_anchor = loom_now_ns();
+    loop->now = loop->real_anchor + loop->clock_offset;
   } else {
     /* Resume the real clock from the virtual time: never go backwards. */
     int64_t real = loom_now_ns();
@@ -98,7 +105,7 @@ static bool inbox_push(loom_loop *loop, loom__callback *cb) {
 
 bool loom__loop_post_threadsafe_checked(loom_loop *loop, loom__callback *cb) {
   if (loom__tls_loop == loop) {
-    if (loop->closed) return false;
+    if (atomic_load(&loop->closed)) return false;
     loom__loop_post(loop, cb);
     return true;
   }
@@ -112,7 +119,7 @@ void loom__loop_post_threadsafe(loom_loop *loop, loom__callback *cb) {
 }
 
 /* Move the inbox to the ready queue, oldest first. */
-static void inbox_drain(loom_loop *loop) {
+void loom__loop_inbox_drain(loom_loop *loop) {
   if (!atomic_load_explicit(&loop->inbox, memory_order_relaxed)) return;
   loom__callback *l = atomic_exchange_explicit(&loop->inbox, NULL, memory_order_acquire);
   loom__callback *rev = NULL;
@@ -184,12 +191,18 @@ static void run_ready(loom_loop *loop) {
 
 static int64_t poll_timeout(loom_loop *loop, bool nowait) {
   if (nowait || loop->ready.head || atomic_load_explicit(&loop->inbox, memory_order_relaxed) ||
-      atomic_load_explicit(&loop->stop_req, memory_order_relaxed))
+      atomic_load_explicit(&loop->stop_req, memory_order_relaxed) ||
+      atomic_load_explicit(&loop->ruc_done, memory_order_relaxed))
     return 0;
   int64_t next = loom__timers_next(loop);
   if (next == INT64_MAX) return -1;
   int64_t left = next - loom__loop_now(loop);
-  return left > 0 ? left : 0;
+  if (left <= 0) return 0;
+  if (loop->virtual_clock) return left; /* exact: the clock jumps by it */
+  /* Timer slack: sleep in whole TIMER_SLACK_NS steps (rounded up, so never
+   * early).  Waking for every timer of a dense schedule would cost a system
+   * call each; this way one wake-up fires every timer of the window. */
+  return (left + TIMER_SLACK_NS - 1) / TIMER_SLACK_NS * TIMER_SLACK_NS;
 }
 
 static int poll_events(loom_loop *loop, int64_t timeout, loom__poll_event *ev) {
@@ -203,24 +216,38 @@ static int poll_events(loom_loop *loop, int64_t timeout, loom__poll_event *ev) {
   return loop->poll.ops->wait(&loop->poll, timeout, ev, EVENT_BATCH);
 }
 
-static void loop_iterate(loom_loop *loop, bool nowait) {
-  loom__poll_event ev[EVENT_BATCH];
-  int n = poll_events(loop, poll_timeout(loop, nowait), ev);
-  clock_update(loop);
+static void dispatch(loom_loop *loop, loom__poll_event *ev, int n) {
   for (int i = 0; i < n; i++) {
     if (ev[i].fd == loop->wake_fd) wake_read(loop);
     else loom__io_dispatch(loop, ev[i].fd, ev[i].events);
   }
   if (loop->heap_len) loom__timers_run(loop);
-  inbox_drain(loop);
+  loom__loop_inbox_drain(loop);
   run_ready(loop);
+}
+
+static void loop_iterate(loom_loop *loop, bool nowait) {
+  loom__poll_event ev[EVENT_BATCH];
+  int n = poll_events(loop, poll_timeout(loop, nowait), ev);
+  clock_update(loop);
+  if (!loop->virtual_clock) {
+    dispatch(loop, ev, n);
+    return;
+  }
+  /* Virtual clock: time stands still while this iteration's callbacks run,
+   * for the timeouts they compute too (loom_deadline measures from the
+   * anchor; loom__loop_deadline maps it back exactly). */
+  int64_t saved = loom__deadline_base;
+  loom__deadline_base = loop->real_anchor;
+  dispatch(loop, ev, n);
+  loom__deadline_base = saved;
 }
 
 /* ---- running ----------------------------------------------------------------- */
 
 static int loop_enter(loom_loop *loop) {
   if (!loop) return LOOM_EINVAL;
-  if (loop->closed) return LOOM_ECLOSED;
+  if (atomic_load(&loop->closed)) return LOOM_ECLOSED;
   if (loom__tls_loop) return LOOM_EBUSY;
   bool idle = false;
   if (!atomic_compare_exchange_strong(&loop->running, &idle, true)) return LOOM_EBUSY;
@@ -231,6 +258,7 @@ static int loop_enter(loom_loop *loop) {
 
 static void loop_leave(loom_loop *loop) {
   atomic_store(&loop->stop_req, false);
+  atomic_store(&loop->ruc_done, false);
   loom__tls_loop = NULL;
   atomic_store(&loop->running, false);
 }
@@ -287,11 +315,11 @@ int loom_loop_run_until_complete(loom_loop *loop, loom_future *f) {
 void loom_loop_stop(loom_loop *loop) {
   if (!loop) return;
   atomic_store(&loop->stop_req, true);
-  if (loom__tls_loop != loop && !loop->closed) loom__loop_wake(loop);
+  if (loom__tls_loop != loop && !atomic_load(&loop->closed)) loom__loop_wake(loop);
 }
 
 bool loom_loop_is_running(const loom_loop *loop) { return loop && atomic_load(&loop->running); }
-bool loom_loop_is_closed(const loom_loop *loop) { return loop && loop->closed; }
+bool loom_loop_is_closed(const loom_loop *loop) { return loop && atomic_load(&loop->closed); }
 loom_loop *loom_loop_current(void) { return loom__tls_loop; }
 loom_loop *loom__loop_current(void) { return loom__tls_loop; }
 bool loom__loop_on_thread(const loom_loop *loop) { return loop && loom__tls_loop == loop; }

@@ -10,6 +10,8 @@
 #include <signal.h>
 #include <stdatomic.h>
 
+#include "loom/executor.h"
+
 #include "../core/internal.h"
 #include "loop_internal.h"
 #include "poll.h"
@@ -55,6 +57,7 @@ struct loom_loop {
   /* Clock: real = CLOCK_MONOTONIC + offset; virtual = vnow (jumps only). */
   int64_t now;                  /* cached loop time, ns */
   int64_t clock_offset;
+  int64_t real_anchor;          /* virtual: real instant that stands for `now` */
   bool virtual_clock;
 
   /* Foreign fds. */
@@ -70,12 +73,22 @@ struct loom_loop {
   _Atomic bool running;
   _Atomic bool stop_req;
   _Atomic bool ruc_done;        /* run_until_complete's future finished */
-  bool closed;
+  _Atomic bool closed;          /* read by posting threads */
   bool destroying;
 
   /* Stall detector. */
   int64_t slow_ns;              /* 0: off */
   unsigned long slow_count;
+
+  /* Handle pool (handle.c). */
+  loom__callback *hfree;        /* loop thread's free handles */
+  _Atomic(loom__callback *) hfree_remote; /* freed on other threads */
+  struct loom__hblock *hblocks; /* every block, freed at destroy */
+  _Atomic long hout;            /* pooled handles in use */
+
+  /* Default executor for run_in_executor (executor.c). */
+  loom_executor *default_ex;
+  bool default_ex_owned;        /* created by the loop: shut down at close */
 
   loom__loop_hooks hooks;
   void *task_slot;
@@ -94,6 +107,9 @@ static inline int64_t loom__timers_next(const loom_loop *loop) {
 }
 
 /* ---- handle.c ---- */
+typedef struct loom__hblock loom__hblock;
+/* Free the handle blocks (at destroy). */
+void loom__handles_fini(loom_loop *loop);
 /* Drop a queued entry or armed timer at close; true if it was a handle. */
 bool loom__handle_drop_cb(loom__callback *cb);
 bool loom__handle_drop_timer(loom__timer *t);
@@ -106,9 +122,14 @@ void loom__io_fini(loom_loop *loop);
 void loom__signals_dispatch(loom_loop *loop);
 void loom__signals_fini(loom_loop *loop);
 
+/* ---- executor.c ---- */
+void loom__loop_executor_fini(loom_loop *loop);
+
 /* ---- loop.c ---- */
 /* Address that seals the inbox at close: posts after close are refused. */
 extern loom__callback loom__inbox_closed;
+/* Move the thread-safe inbox to the ready queue. */
+void loom__loop_inbox_drain(loom_loop *loop);
 /* loom__loop_post_threadsafe that says whether the loop took cb. */
 bool loom__loop_post_threadsafe_checked(loom_loop *loop, loom__callback *cb);
 /* Time a callback for the stall detector (only when enabled). */

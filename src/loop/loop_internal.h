@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "loom/executor.h"
 #include "loom/loop.h"
 
 /* ---- ready-queue entries ------------------------------------------------ */
@@ -49,6 +50,12 @@ void loom__loop_post(loom_loop *loop, loom__callback *cb);
  * the order posted.  Never fails, never allocates.  From the loop thread it
  * is equivalent to loom__loop_post (and cheaper). */
 void loom__loop_post_threadsafe(loom_loop *loop, loom__callback *cb);
+
+/* Register `fn` as bookkeeping that must not be lost: when the loop closes,
+ * queued entries with this fn are run (until none is left) instead of being
+ * dropped like other callbacks.  For combinators' completion notices, never
+ * for task steps.  Process-wide, idempotent, at most 8 functions. */
+void loom__loop_run_at_close(loom__callback_fn fn);
 
 /* Any thread: wake the loop if it sleeps (it re-checks its queues). */
 void loom__loop_wake(loom_loop *loop);
@@ -135,6 +142,11 @@ void loom__loop_set_hooks(loom_loop *loop, const loom__loop_hooks *hooks);
 /* One pointer of per-loop storage for the task layer (all-tasks list, park
  * state...).  Starts NULL; the loop never touches it. */
 void **loom__loop_task_slot(loom_loop *loop);
+
+/* The loop's default executor (set by the user, or a thread pool created
+ * on first use and shut down at close).  Returns 0 and a borrowed *out, or
+ * LOOM_ENOMEM, LOOM_ECLOSED. */
+int loom__loop_default_executor(loom_loop *loop, loom_executor **out);
 
 /* Run one iteration (poll with timeout 0 if `nowait`, else block until
  * something is ready) outside run_forever, e.g. from the close hook.

@@ -5,6 +5,8 @@
  * backend keeps no state beyond the epoll descriptor.
  */
 #include <errno.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -52,14 +54,29 @@ static void ep_remove(loom__poll *p, int fd) {
   (void)epoll_ctl(p->fd, EPOLL_CTL_DEL, fd, &e);
 }
 
-static int ep_wait(loom__poll *p, int64_t timeout_ns, loom__poll_event *ev, int max) {
-  struct epoll_event raw[MAX_BATCH];
-  if (max > MAX_BATCH) max = MAX_BATCH;
+/* epoll_pwait2 takes a timespec, so timers are not rounded to whole
+ * milliseconds; kernels before 5.11 (or tools that do not know the call)
+ * say ENOSYS once and epoll_wait is used from then on. */
+static _Atomic bool no_pwait2;
+
+static int raw_wait(int epfd, struct epoll_event *raw, int max, int64_t timeout_ns) {
+  if (timeout_ns > 0 && !atomic_load_explicit(&no_pwait2, memory_order_relaxed)) {
+    struct timespec ts = {.tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000};
+    int n = epoll_pwait2(epfd, raw, max, &ts, NULL);
+    if (n >= 0 || errno != ENOSYS) return n;
+    atomic_store_explicit(&no_pwait2, true, memory_order_relaxed);
+  }
   int ms;
   if (timeout_ns < 0) ms = -1;
   else if (timeout_ns > (int64_t)INT32_MAX * 1000000) ms = INT32_MAX;
   else ms = (int)((timeout_ns + 999999) / 1000000); /* round up: never wake early */
-  int n = epoll_wait(p->fd, raw, max, ms);
+  return epoll_wait(epfd, raw, max, ms);
+}
+
+static int ep_wait(loom__poll *p, int64_t timeout_ns, loom__poll_event *ev, int max) {
+  struct epoll_event raw[MAX_BATCH];
+  if (max > MAX_BATCH) max = MAX_BATCH;
+  int n = raw_wait(p->fd, raw, max, timeout_ns);
   if (n < 0) return errno == EINTR ? 0 : -errno;
   for (int i = 0; i < n; i++) {
     uint32_t e = raw[i].events, out = 0;

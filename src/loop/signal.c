@@ -54,7 +54,7 @@ static int install(loom_loop *loop, int signum, loom_signal_fn fn, void *arg) {
 
 int loom_loop_add_signal_handler(loom_loop *loop, int signum, loom_signal_fn fn, void *arg) {
   if (!loop || !fn || !signum_ok(signum)) return LOOM_EINVAL;
-  if (loop->closed) return LOOM_ECLOSED;
+  if (atomic_load(&loop->closed)) return LOOM_ECLOSED;
   if (!loop->sigs) {
     loop->sigs = loom__calloc(NSIG, sizeof *loop->sigs);
     if (!loop->sigs) return LOOM_ENOMEM;

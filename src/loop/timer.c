@@ -103,12 +103,20 @@ static loom__timer *pop_min(loom_loop *loop) {
   return t;
 }
 
+/* Virtual clock: timers due within this much after the one the clock jumped
+ * to fire in the same pass, the clock stepping forward to each one's
+ * deadline.  Deadlines taken in the same iteration differ by the real time
+ * spent between them (microseconds); without this they would wake in
+ * different iterations in an order that depends on the machine's speed. */
+enum { VIRTUAL_SLACK_NS = 1000000 };
+
 void loom__timers_run(loom_loop *loop) {
   /* Only timers started before this pass: one re-arming itself for "now"
    * waits for the next iteration instead of spinning here. */
   uint64_t limit = loop->timer_seq;
-  int64_t now = loop->now;
-  while (loop->heap_len && loop->heap[0].deadline <= now && loop->heap[0].seq < limit) {
+  int64_t horizon = loop->now + (loop->virtual_clock ? VIRTUAL_SLACK_NS : 0);
+  while (loop->heap_len && loop->heap[0].deadline <= horizon && loop->heap[0].seq < limit) {
+    if (loop->heap[0].deadline > loop->now) loop->now = loop->heap[0].deadline; /* virtual */
     loom__timer *t = pop_min(loop);
     if (LOOM__UNLIKELY(loop->slow_ns)) {
       int64_t t0 = loom_now_ns();

@@ -40,7 +40,7 @@ loom__coro *loom__task_sched(void) {
   return &sched_ctx;
 }
 
-void loom__task_suspend(loom__task *t) { loom__coro_switch(&t->coro, t->coro.exit_to); }
+void loom__task_suspend(loom__task *t) { loom__coro_switch(t->coro, t->coro->exit_to); }
 
 void loom__task_post(loom__task *t) {
   loom_loop *loop = t->tl->loop;

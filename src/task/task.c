@@ -59,6 +59,7 @@ int loom_task_spawn_ex(loom_loop *loop, loom_fn fn, void *arg,
   t->arg = arg;
   t->id = ++tl->next_id;
   t->stack = NULL;
+  t->coro = NULL;
   t->stack_size = opts ? opts->stack_size : 0;
   t->park_w = NULL;
   t->cancel_msg = t->err_copy = NULL;
@@ -98,7 +99,7 @@ int loom_task_set_name(loom_future *f, const char *name) {
   char *n = loom__strdup(name);
   if (!n) return LOOM_ENOMEM;
   char *old = atomic_exchange(&t->name, n);
-  if (t->coro.name == old) t->coro.name = n;
+  if (t->coro && t->coro->name == old) t->coro->name = n;
   loom__free(old);
   return 0;
 }
@@ -142,7 +143,12 @@ static void finish(loom__task *t) {
   t->finished = true;
   if (loom__future_failed(&t->fut) && t->fut.msg) t->err_copy = loom__strdup(t->fut.msg);
   if (tl->stepped == t) {
-    snprintf(tl->stepped_name, sizeof tl->stepped_name, "%s", loom__task_name(t));
+    /* The stall hook may ask for its name after it is gone.  Keep it without
+     * formatting one (most tasks finish inside a step: this is hot). */
+    char *n = atomic_load_explicit(&t->name, memory_order_relaxed);
+    tl->stepped_name[0] = 0;
+    if (n) strncat(tl->stepped_name, n, sizeof tl->stepped_name - 1);
+    tl->stepped_id = t->id;
     tl->stepped = NULL;
     tl->stepped_done = true;
   }
@@ -177,9 +183,17 @@ static bool start(loom__task *t) {
     finish_unstarted(t, rc, "no stack for the task");
     return false;
   }
-  loom__coro_init(&t->coro, t->stack, task_body, t);
-  t->coro.name = atomic_load_explicit(&t->name, memory_order_relaxed);
-  t->coro.id = t->id;
+  /* The context goes at the top of the stack; the frames start below it. */
+  loom__stack *s = t->stack;
+  uintptr_t at = ((uintptr_t)s->lo + s->size - sizeof(loom__coro)) & ~(uintptr_t)63;
+  loom__coro *c = (loom__coro *)at;
+  loom__stack below = *s;
+  below.size = (size_t)((char *)c - s->lo);
+  loom__coro_init(c, &below, task_body, t);
+  c->stack_size = s->size; /* the whole stack, for tools and reports */
+  c->name = atomic_load_explicit(&t->name, memory_order_relaxed);
+  c->id = t->id;
+  t->coro = c;
   t->started = true;
   return true;
 }
@@ -189,15 +203,16 @@ void loom__task_step(loom__callback *cb) {
   if (!t->started && !start(t)) return;
   loom__task_loop *tl = t->tl;
   loom__coro *sched = loom__task_sched();
-  t->coro.exit_to = sched;
+  t->coro->exit_to = sched;
   tl->running = t;
   tl->stepped = t;
   loom__park_ctx_set(&loom__task_park_ops, t);
-  loom__coro_switch(sched, &t->coro);
+  loom__coro_switch(sched, t->coro);
   loom__park_ctx_set(NULL, NULL);
   tl->running = NULL;
-  if (!t->coro.done) return; /* suspended: someone posts the step again */
-  loom__coro_fini(&t->coro);
+  if (!t->coro->done) return; /* suspended: someone posts the step again */
+  loom__coro_fini(t->coro);
+  t->coro = NULL;
   loom__stack_put(tl->pool, t->stack);
   t->stack = NULL;
   settle(t);
@@ -252,10 +267,10 @@ int loom_task_uncancel(loom_future *f) {
 static void task_free_op(loom_future *f) {
   loom__task *t = (loom__task *)f;
   if (!t->finished)
-    loom__report("loom: task '%s' destroyed while still pending", loom__task_name(t));
+    loom__report("task '%s' destroyed while still pending", loom__task_name(t));
   else if (f->err && f->err != LOOM_ECANCELLED &&
            !atomic_load_explicit(&f->retrieved, memory_order_relaxed))
-    loom__report("loom: task '%s' failed and nobody retrieved its error: %s (%s)",
+    loom__report("task '%s' failed and nobody retrieved its error: %s (%s)",
                  loom__task_name(t), t->err_copy ? t->err_copy : loom_strerror(f->err),
                  loom_err_name(f->err));
   loom__free(atomic_load(&t->name));

@@ -6,7 +6,9 @@
  * A task embeds its future (first member, so a loom_future * of a task is
  * the task), its coroutine context, a ready-queue entry (its "step") and a
  * timer, so scheduling it, waking it and timing out its waits never
- * allocate.  The stack is taken from the loop's pool when the task first
+ * allocate.  Its coroutine context (saved registers...) lives at the top of
+ * its own stack, on the page the first frames touch anyway, so a task that
+ * finished - or a million idle ones - costs only the smaller struct here.  The stack is taken from the loop's pool when the task first
  * runs and given back when it finishes, so a task that never starts (or is
  * cancelled first) costs no stack at all.
  *
@@ -45,7 +47,7 @@ struct loom__task {
   unsigned long id;
   loom__stack *stack;         /* while started and not finished */
   size_t stack_size;          /* requested, 0 = loop default */
-  loom__coro coro;
+  loom__coro *coro;           /* at the top of its stack while it has one */
   loom__waiter *park_w;       /* the waiter it is suspended on, or NULL */
   int64_t park_deadline;      /* monotonic deadline of that wait (dumps) */
   char *cancel_msg;           /* message of the last cancel request, owned */
@@ -68,6 +70,7 @@ struct loom__task_loop {
   loom__task *running;        /* the task executing now, if any */
   loom__task *stepped;        /* the last task stepped (stall reports) */
   char stepped_name[64];      /* its name, if it finished during the step */
+  unsigned long stepped_id;   /* its id, if it finished unnamed */
   bool stepped_done;
   bool closing;
 };

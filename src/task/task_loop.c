@@ -31,6 +31,7 @@ loom__task_loop *loom__task_loop_get(loom_loop *loop, bool create, int *err) {
     *err = rc;
     return NULL;
   }
+  (void)loom__coro_overflow_setup(); /* best effort: names overflowing tasks */
   tl->loop = loop;
   tl->stack_size = loom__stack_pool_size(tl->pool);
   loom__loop_hooks hooks = {.close = on_close, .running_name = on_stall, .ctx = tl};
@@ -95,7 +96,7 @@ static void unwind(loom_loop *loop, loom__task_loop *tl) {
 static void abandon(loom__task_loop *tl) {
   while (tl->head) {
     loom__task *t = tl->head;
-    loom__report("loom: task '%s' did not finish after its loop was closed and "
+    loom__report("task '%s' did not finish after its loop was closed and "
                  "cancelled it; abandoned with its stack", loom__task_name(t));
     loom__task_unlink(tl, t);
     t->finished = true;
@@ -111,7 +112,7 @@ static void on_close(loom_loop *loop, void *ctx) {
   if (tl->head) {
     for (loom__task *t = tl->head; t; t = t->next)
       if (t->started)
-        loom__report("loom: task '%s' still pending when its loop closed: cancelling it",
+        loom__report("task '%s' still pending when its loop closed: cancelling it",
                      loom__task_name(t));
     cancel_all(tl);
     unwind(loop, tl);
@@ -131,11 +132,11 @@ static void report_stack(loom__task *t) {
   size_t len = 0;
   FILE *f = open_memstream(&buf, &len);
   if (!f) return;
-  int n = loom__coro_backtrace(&t->coro, f, 32);
+  int n = loom__coro_backtrace(t->coro, f, 32);
   fclose(f);
   if (n > 0 && buf) {
     char *save = NULL;
-    loom__report("loom: stack of task '%s' now:", loom__task_name(t));
+    loom__report("stack of task '%s' now:", loom__task_name(t));
     for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
       loom__report("%s", line);
   }
@@ -147,6 +148,8 @@ static const char *on_stall(loom_loop *loop, void *ctx) {
   (void)loop;
   if (tl->stepped_done) {
     tl->stepped_done = false;
+    if (!tl->stepped_name[0])
+      snprintf(tl->stepped_name, sizeof tl->stepped_name, "Task-%lu", tl->stepped_id);
     return tl->stepped_name;
   }
   loom__task *t = tl->stepped;
@@ -194,8 +197,8 @@ static void print_awaits(const loom__task *t, FILE *out) {
 int loom_task_print_stack(const loom_future *f, FILE *out) {
   loom__task *t = loom__task_of(f);
   if (!t || !out) return LOOM_EINVAL;
-  if (!t->started || t->finished || (t->tl && t->tl->running == t)) return 0;
-  return loom__coro_backtrace(&t->coro, out, 64);
+  if (!t->started || t->finished || !t->coro || (t->tl && t->tl->running == t)) return 0;
+  return loom__coro_backtrace(t->coro, out, 64);
 }
 
 int loom_task_dump(loom_loop *loop, FILE *out) {

@@ -183,3 +183,50 @@ LOOM_TEST(threads, two_loops_two_threads) {
     assert_int_equal(res[i][1], 8 * 50);
   }
 }
+
+/* Tasks awaiting jobs of the thread pool: the workers complete the futures
+ * from their threads, the tasks resume on the loop. */
+static int square_job(loom_future *self, void *arg) {
+  usleep(2000);
+  long x = (long)arg;
+  return loom_future_set_result(self, (void *)(x * x), NULL);
+}
+
+typedef struct pool_user {
+  loom_executor *pool;
+  long sum;
+} pool_user;
+
+static int submit_and_await(loom_future *self, void *arg) {
+  pool_user *u = arg;
+  loom_future *jobs[8];
+  for (long i = 0; i < 8; i++) {
+    int rc = loom_executor_submit(u->pool, square_job, (void *)i, &jobs[i]);
+    if (rc < 0) return rc;
+  }
+  for (int i = 0; i < 8; i++) {
+    void *v;
+    int rc = loom_future_result(jobs[i], 10.0, &v);
+    loom_future_release(jobs[i]);
+    if (rc < 0) return rc;
+    u->sum += (long)v;
+  }
+  return 0;
+}
+
+LOOM_TEST(threads, await_thread_pool_jobs) {
+  loom_executor *pool = NULL;
+  LT_RC(loom_thread_pool_create(&pool, NULL), 0);
+  loom_loop *l = ts_loop(false);
+  pool_user u[3] = {{pool, 0}, {pool, 0}, {pool, 0}};
+  loom_future *t[3];
+  for (int i = 0; i < 3; i++) LT_RC(loom_task_spawn(l, submit_and_await, &u[i], NULL, &t[i]), 0);
+  for (int i = 0; i < 3; i++) {
+    ts_until(l, t[i]);
+    LT_RC(loom_future_result(t[i], 0, NULL), 0);
+    assert_int_equal(u[i].sum, 0 + 1 + 4 + 9 + 16 + 25 + 36 + 49);
+    loom_future_release(t[i]);
+  }
+  loom_loop_destroy(l);
+  loom_executor_destroy(pool);
+}

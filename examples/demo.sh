@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# demo.sh - the main demo (run by `make demo` as: bash examples/demo.sh <builddir>).
+# Runs each demo program from <builddir>/examples with a short header;
+# a program that is not built (yet) is skipped with a note.
+set -u
+build=${1:-build/release}
+bin="$build/examples"
+status=0
+
+header() {
+  echo
+  echo "=== $1 ==="
+  echo "$2"
+  echo
+}
+
+run() { # run NAME: run the example if it was built
+  if [ -x "$bin/$1" ]; then
+    timeout 120 "$bin/$1" || status=1
+  else
+    echo "($1 is not built in $bin: skipped)"
+  fi
+}
+
+header "ex12_loiter: executor map" \
+  "map() runs the loiter jobs in parallel on a thread pool but returns results in order."
+run ex12_loiter
+
+header "ex03_sleep: sleeping in sequence and in threads" \
+  "Two sleeps of 0.8 s and 0.9 s: one after the other, then in two loom threads."
+run ex03_sleep
+
+exit $status

@@ -1,0 +1,1 @@
+set(LOOM_TEST_LIBS_combinators -rdynamic)

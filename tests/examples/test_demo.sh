@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# demo.sh: shows each section header, runs ex03_sleep, skips what is absent.
+set -euo pipefail
+fail() { echo "FAIL: $*" >&2; exit 1; }
+out=$(timeout 120 bash "$LOOM_SOURCE_DIR/examples/demo.sh" "$LOOM_BUILD_DIR")
+echo "$out"
+echo "$out" | grep -q '^=== ex03_sleep' || fail "no ex03_sleep header"
+echo "$out" | grep -q '^  two threads ' || fail "ex03_sleep did not run"
+echo "$out" | grep -q '^=== ex12_loiter' || fail "no ex12_loiter header"
+if [ ! -x "$LOOM_BUILD_DIR/examples/ex12_loiter" ]; then
+  echo "$out" | grep -q 'ex12_loiter is not built' || fail "missing ex12_loiter not reported"
+fi
+echo ok
