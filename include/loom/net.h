@@ -377,7 +377,8 @@ int loom_stream_fd(const loom_stream *s);
 typedef struct loom_server loom_server;
 
 /* Runs in its own task for each accepted connection.  The stream is
- * borrowed: the server closes and destroys it when the handler returns.
+ * borrowed: when the handler returns, the server sends what is still
+ * buffered (for at most 30 s), then closes and frees the stream.
  * A negative return is reported (loom/debug.h) with the peer's address. */
 typedef int (*loom_conn_fn)(loom_stream *s, void *arg);
 
