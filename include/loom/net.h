@@ -266,10 +266,10 @@ int loom_open_connection(const char *host, int port, const loom_stream_opts *opt
 int loom_open_unix_connection(const char *path, const loom_stream_opts *opts,
                               double timeout, loom_stream **out);
 
-/* Wrap a connected socket on the current loop (made non-blocking; the
- * stream owns and closes it from now on; on failure the caller still owns
- * it).  Returns 0, LOOM_EINVAL (bad fd or watermarks), LOOM_ENOMEM,
- * LOOM_ENOTASK (no loop runs on this thread). */
+/* Wrap a connected stream socket (TCP or Unix; not a pipe) on the current
+ * loop (made non-blocking; the stream owns and closes it from now on; on
+ * failure the caller still owns it).  Returns 0, LOOM_EINVAL (bad fd or
+ * watermarks), LOOM_ENOMEM, LOOM_ENOTASK (no loop runs on this thread). */
 int loom_stream_from_fd(int fd, const loom_stream_opts *opts, loom_stream **out);
 
 /* -- reading.  Data the peer sent stays in the stream until a read takes
