@@ -266,7 +266,7 @@ int loom_open_connection(const char *host, int port, const loom_stream_opts *opt
 int loom_open_unix_connection(const char *path, const loom_stream_opts *opts,
                               double timeout, loom_stream **out);
 
-/* Wrap a connected stream socket (TCP or Unix; not a pipe) on the current
+/* Wrap a connected stream socket (TCP or Unix) or a pipe end on the current
  * loop (made non-blocking; the stream owns and closes it from now on; on
  * failure the caller still owns it).  Returns 0, LOOM_EINVAL (bad fd or
  * watermarks), LOOM_ENOMEM, LOOM_ENOTASK (no loop runs on this thread). */
@@ -344,7 +344,7 @@ size_t loom_stream_write_buffer_size(const loom_stream *s);
 int loom_stream_set_write_limits(loom_stream *s, size_t high, size_t low);
 
 /* Half-close: send FIN after the buffered data; reading goes on.
- * Returns 0, LOOM_ECLOSED, LOOM_EINVAL (not a socket). */
+ * Returns 0, LOOM_ECLOSED, LOOM_EINVAL (a pipe: close it instead). */
 int loom_stream_write_eof(loom_stream *s);
 
 /* Start closing: buffered data is still sent, then the socket is closed.

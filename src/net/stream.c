@@ -13,6 +13,8 @@
  * Everything runs on the loop thread: no locks.
  */
 #include <fcntl.h>
+#include <signal.h>
+#include <time.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -54,7 +56,9 @@ static void on_readable(void *arg) {
   if (loom__rbuf_space(&s->rb, RECV_CHUNK, &p, &avail) < 0) {
     s->rerr = LOOM_ENOMEM;
   } else {
-    ssize_t k = loom__sys_fault(ECONNRESET) ? -1 : recv(s->fd, p, avail, 0);
+    ssize_t k = loom__sys_fault(ECONNRESET) ? -1
+                : s->sock                   ? recv(s->fd, p, avail, 0)
+                                            : read(s->fd, p, avail);
     if (k > 0) loom__rbuf_commit(&s->rb, (size_t)k);
     else if (k == 0) loom__rbuf_set_eof(&s->rb);
     else if (errno != EAGAIN && errno != EINTR) s->rerr = -errno;
@@ -80,6 +84,32 @@ void loom__stream_sync_reading(loom_stream *s) {
 
 /* ---- writing --------------------------------------------------------------- */
 
+/* writev on a pipe without SIGPIPE: block it for this thread, and if the
+ * write raised one that was not pending before, take it back out. */
+static ssize_t pipe_writev(int fd, const struct iovec *iov, int cnt) {
+  sigset_t pipe_set, old, pending;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  sigpending(&pending);
+  bool was_pending = sigismember(&pending, SIGPIPE);
+  ssize_t k = writev(fd, iov, cnt);
+  int err = errno;
+  if (k < 0 && err == EPIPE && !was_pending) {
+    struct timespec zero = {0, 0};
+    sigtimedwait(&pipe_set, NULL, &zero);
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  errno = err;
+  return k;
+}
+
+ssize_t loom__stream_send(loom_stream *s, const struct iovec *iov, int cnt) {
+  if (!s->sock) return pipe_writev(s->fd, iov, cnt);
+  struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt};
+  return sendmsg(s->fd, &mh, MSG_NOSIGNAL);
+}
+
 static void set_writing(loom_stream *s, bool want);
 
 static void after_flush(loom_stream *s) {
@@ -98,8 +128,7 @@ int loom__stream_flush(loom_stream *s) {
   while (!s->werr && s->fd >= 0 && loom__wbuf_len(&s->wb)) {
     struct iovec iov[IOV_BATCH];
     int n = loom__wbuf_iov(&s->wb, iov, IOV_BATCH, NULL);
-    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-    ssize_t k = loom__sys_fault(EPIPE) ? -1 : sendmsg(s->fd, &mh, MSG_NOSIGNAL);
+    ssize_t k = loom__sys_fault(EPIPE) ? -1 : loom__stream_send(s, iov, n);
     if (k >= 0) {
       loom__wbuf_consume(&s->wb, (size_t)k);
       continue;
@@ -152,9 +181,12 @@ int loom_stream_from_fd(int fd, const loom_stream_opts *opts, loom_stream **out)
     loom__free(s);
     return LOOM_EINVAL;
   }
+  int type;
+  socklen_t tlen = sizeof type;
+  s->sock = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == 0;
   int fl = fcntl(fd, F_GETFL);
   if (fl >= 0 && !(fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-  if (!o.no_nodelay) { /* fails harmlessly on Unix sockets */
+  if (s->sock && !o.no_nodelay) { /* fails harmlessly on Unix sockets */
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
@@ -190,9 +222,13 @@ int loom_stream_write_eof(loom_stream *s) {
   if (!s) return LOOM_EINVAL;
   if (s->fd < 0 || s->closing) return LOOM_ECLOSED;
   if (s->eof_pending) return 0;
+  if (!s->sock) return LOOM_EINVAL; /* a pipe has no half-close: close it */
   s->eof_pending = true;
   if (loom__wbuf_len(&s->wb) == 0) {
-    if (shutdown(s->fd, SHUT_WR) < 0) return errno == ENOTSOCK ? LOOM_EINVAL : -errno;
+    if (shutdown(s->fd, SHUT_WR) < 0) {
+      s->eof_pending = false;
+      return -errno;
+    }
     s->eof_sent = true;
   }
   return 0;

@@ -25,6 +25,7 @@ typedef struct loom__swlist {
 struct loom_stream {
   loom_loop *loop;
   int fd;                 /* -1 once closed */
+  bool sock;              /* a socket (recv/sendmsg), else a pipe (read/writev) */
   loom__rbuf rb;
   loom__wbuf wb;
   int rerr;               /* sticky receive error (-errno), 0 if none */
@@ -46,6 +47,11 @@ struct loom_stream {
 int loom__swait_park(loom__swlist *l, int64_t deadline);
 /* Fire every waiter of a list with reason 0. */
 void loom__swait_fire_all(loom__swlist *l);
+
+/* One gathered write: sendmsg(MSG_NOSIGNAL) on sockets; on pipes writev
+ * with SIGPIPE blocked and a pending one consumed, so a closed reader gives
+ * EPIPE instead of killing the process.  Returns the count or -1 (errno). */
+ssize_t loom__stream_send(loom_stream *s, const struct iovec *iov, int cnt);
 
 /* Resume or pause reading to match the buffer and state. */
 void loom__stream_sync_reading(loom_stream *s);

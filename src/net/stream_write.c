@@ -7,7 +7,6 @@
  * epoll_ctl) and buffers what the kernel did not take.  Waiting before
  * copying is what makes a cancelled or timed-out write write nothing.
  */
-#include <sys/socket.h>
 
 #include "stream_impl.h"
 
@@ -22,9 +21,8 @@ static int writable_state(const loom_stream *s) {
 /* Send directly what the kernel takes now; returns the count or -errno
  * (-EAGAIN when it takes nothing). */
 static ssize_t send_direct(loom_stream *s, const struct iovec *iov, int cnt) {
-  struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt};
   for (;;) {
-    ssize_t k = loom__sys_fault(EPIPE) ? -1 : sendmsg(s->fd, &mh, MSG_NOSIGNAL);
+    ssize_t k = loom__sys_fault(EPIPE) ? -1 : loom__stream_send(s, iov, cnt);
     if (k >= 0) return k;
     if (errno != EINTR) return -errno;
   }

@@ -3,6 +3,7 @@
  * a real socket, timeouts that lose nothing, EOF and half-close,
  * backpressure against a peer that never reads, reset by peer mid-write,
  * close flushing, Unix sockets, name resolution and refused connections. */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,5 +322,30 @@ LOOM_TEST(stream, happy_eyeballs_second_attempt_wins) {
   for (int i = 0; i < nf; i++) close(fillers[i]);
   close(lf);
   close(lg);
+  nh_leave(loop);
+}
+
+/* Streams over pipes (for subprocesses): lines through a pipe, EOF when the
+ * writer closes, and EPIPE - not a SIGPIPE death - when the reader is gone. */
+LOOM_TEST(stream, over_a_pipe) {
+  loom_loop *loop = nh_enter();
+  int p[2];
+  assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+  loom_stream *r, *w;
+  LT_RC(loom_stream_from_fd(p[0], NULL, &r), 0);
+  LT_RC(loom_stream_from_fd(p[1], NULL, &w), 0);
+  LT_RC(loom_stream_write(w, "through a pipe\n", 15, 5.0), 0);
+  char buf[32];
+  assert_int_equal(loom_stream_readline(r, buf, sizeof buf, 5.0), 15);
+  LT_RC(loom_stream_write_eof(w), LOOM_EINVAL);
+  loom_stream_destroy(w); /* the writer closes: EOF */
+  assert_int_equal(loom_stream_read(r, buf, sizeof buf, 5.0), 0);
+  loom_stream_destroy(r);
+  assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+  LT_RC(loom_stream_from_fd(p[1], NULL, &w), 0);
+  close(p[0]); /* no reader any more */
+  LT_RC(loom_stream_write(w, "x", 1, 5.0), LOOM_EPIPE);
+  LT_RC(loom_stream_write(w, "x", 1, 5.0), LOOM_EPIPE); /* sticky */
+  loom_stream_destroy(w);
   nh_leave(loop);
 }
