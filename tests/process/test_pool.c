@@ -216,7 +216,10 @@ LOOM_TEST(process_pool, shutdown_while_busy) {
     LT_RC(loom_process_pool_create(&ex, &(loom_process_pool_options){.max_workers = 2}), 0);
     loom_future *fs[20];
     for (int i = 0; i < 20; i++) LT_RC(loom_executor_submit(ex, sleep_ms, (void *)20L, &fs[i]), 0);
-    usleep(100000);
+    /* Shut down once work is under way (not after a fixed sleep: starting
+     * workers can take long on a loaded machine), so some jobs are done and
+     * most are still queued. */
+    LT_RC(loom_future_wait(fs[0], 30), 0);
     bool wait = mode != 1, cancel = mode >= 1;
     LT_RC(loom_executor_shutdown(ex, wait, cancel), 0);
     loom_future *g;
