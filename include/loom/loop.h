@@ -103,7 +103,8 @@ bool loom_loop_is_closed(const loom_loop *loop);
 /* The loop this thread is driving right now, or NULL. */
 loom_loop *loom_loop_current(void);
 
-/* The loop's time in seconds (monotonic or virtual). */
+/* The loop's time in seconds (monotonic or virtual).  Any thread on the
+ * real clock; on the virtual clock, the loop's thread (or while it is idle). */
 double loom_loop_time(const loom_loop *loop);
 
 /* ---- scheduling callbacks ---------------------------------------------- */
