@@ -198,6 +198,15 @@ def prepare(system, ctx, allow_install):
 
 # ---- running ----------------------------------------------------------------
 
+def kill_group(p):
+    """Kill a run's whole process group: wrappers (run_echo.py) start servers."""
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    p.communicate()
+
+
 def run_once(cmd, env, timeout):
     """Run one measurement; returns {key: value} or raises Unavailable."""
     full_env = dict(os.environ, **(env or {}))
@@ -209,13 +218,11 @@ def run_once(cmd, env, timeout):
     try:
         out, err = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        # The whole process group: wrappers (run_echo.py) start servers.
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        p.communicate()
+        kill_group(p)
         raise Unavailable(f"timed out after {timeout:g} s")
+    except BaseException:
+        kill_group(p)  # Ctrl-C: the child is in its own session, so it did not get it
+        raise
     if p.returncode != 0:
         last = (err.strip().splitlines() or ["no message"])[-1][:160]
         raise Unavailable(f"exit status {p.returncode}: {last}")
@@ -396,8 +403,14 @@ def parse_args(argv):
     return ap.parse_args(argv)
 
 
+def on_sigterm(signum, frame):
+    # Unwind like Ctrl-C, so run_once kills the running benchmark's process group.
+    raise KeyboardInterrupt
+
+
 def main(argv):
     a = parse_args(argv)
+    signal.signal(signal.SIGTERM, on_sigterm)
     build = os.path.abspath(a.build)
     src = os.path.abspath(a.src)
     ctx = {"build": build, "src": src, "gobin": os.path.join(build, "go")}
@@ -423,9 +436,12 @@ def main(argv):
     print(table)
     mode = "quick" if a.quick else "full"
     report = render_report(results, mode, sizes, (load0, os.getloadavg()[0]))
+    # Only a full run of every workload replaces the committed bench/RESULTS.md.
+    os.makedirs(build, exist_ok=True)
     if a.quick:
-        os.makedirs(build, exist_ok=True)
         path = os.path.join(build, "RESULTS.quick.md")
+    elif only:
+        path = os.path.join(build, "RESULTS.only.md")
     else:
         path = os.path.join(src, "bench", "RESULTS.md")
     with open(path, "w") as f:

@@ -1,58 +1,91 @@
-/* ex02_task_callback - a task with a done callback (MISSION.md example 2).
+/* ex02_task_callback - a task with a done callback (asyncio's
+ * task.add_done_callback): the callback prints the task's result when it
+ * finishes.  The task is printed before it runs (PENDING), from inside
+ * itself (still PENDING: as in asyncio, a task has no RUNNING state, which
+ * is what lets it be cancelled while it runs) and after the loop ran it (FINISHED, with its result).
  *
- * A task adds up 1..n after a short sleep; a done callback prints its result
- * when it finishes.  The task is printed before it runs and after, the way
- * asyncio prints a Task (<Task pending ...> / <Task finished ... result=...>).
+ *   ex02_task_callback [--fail]
+ * --fail makes the task fail instead, so the callback shows how an error
+ * reaches it (the exit status is then 1).
  *
- *     ex02_task_callback [n]        (default 100)
+ * A task's result is a `void *`; here it is a heap string owned by the task
+ * (freed with its last reference through the destructor given to
+ * loom_future_set_result).
  */
-#include <loom.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-static int add_up(loom_future *self, void *arg) {
-  long n = (long)arg, sum = 0;
-  int rc = loom_sleep(0.1); /* pretend to wait for something */
-  if (rc < 0) return rc;
-  for (long i = 1; i <= n; i++) sum += i;
-  return loom_future_set_result(self, (void *)sum, NULL);
+#include <loom.h>
+
+/* Prints a task the way asyncio's repr does: name, state, outcome. */
+static void print_task(const char *when, loom_future *t) {
+  loom_future_state s = loom_future_state_get(t);
+  printf("%s: <Task name=%s state=%s", when, loom_task_name(t), loom_future_state_name(s));
+  int code;
+  const char *msg;
+  if (s == LOOM_FUTURE_FINISHED && loom_future_exception(t, &code, &msg) == 0) {
+    void *v = NULL;
+    if (code == 0 && loom_future_result(t, 0, &v) == 0)
+      printf(" result=\"%s\"", (const char *)v);
+    else
+      printf(" error=%s (%s)", loom_err_name(code), msg ? msg : loom_strerror(code));
+  }
+  printf(">\n");
 }
 
-static int print_result(loom_future *task, void *arg) {
+/* The coroutine: yields once (a real suspension point), then produces a
+ * string result, or an error with --fail. */
+static int my_coroutine(loom_future *self, void *arg) {
+  bool fail = *(bool *)arg;
+  print_task("inside the task", self);
+  int rc = loom_sleep(0.01);
+  if (rc) return rc;
+  if (fail) return loom_future_set_error(self, LOOM_EFAILED, "the coroutine gave up");
+  char *s = strdup("result of my_coroutine");
+  if (!s) return LOOM_ENOMEM;
+  rc = loom_future_set_result(self, s, free);
+  if (rc) free(s);
+  return rc;
+}
+
+/* The done callback (asyncio's got_result): runs once, when the task is done,
+ * on the loop thread. */
+static int got_result(loom_future *t, void *arg) {
+  int *calls = arg;
+  (*calls)++;
   void *v = NULL;
-  int rc = loom_future_result(task, 0, &v);
-  if (rc < 0)
-    printf("callback: %s failed: %s\n", loom_task_name(task), loom_strerror(rc));
-  else
-    printf("callback: %s finished, result is %ld\n", loom_task_name(task), (long)v);
+  const char *msg = NULL;
+  int rc = loom_future_result(t, 0, &v);
+  if (rc == 0) {
+    printf("done callback: task %s returned \"%s\"\n", loom_task_name(t), (const char *)v);
+  } else {
+    loom_future_error(t, 0, &msg);
+    printf("done callback: task %s failed: %s\n", loom_task_name(t),
+           msg ? msg : loom_strerror(rc));
+  }
   return 0;
 }
 
-static void describe(const char *when, loom_future *task) {
-  char buf[256];
-  loom_task_describe(task, buf, sizeof buf);
-  printf("%s: %s\n", when, buf);
-}
-
 int main(int argc, char **argv) {
-  long n = argc > 1 ? atol(argv[1]) : 100;
-  loom_loop *loop = NULL;
-  int rc = loom_loop_create(&loop, NULL);
-  if (rc < 0) {
-    fprintf(stderr, "loop: %s\n", loom_strerror(rc));
-    return 1;
-  }
-  loom_future *task = NULL;
-  rc = loom_task_spawn(loop, add_up, (void *)n, "add_up", &task);
-  if (rc == 0) rc = loom_future_add_done_callback(task, print_result, NULL);
-  if (rc < 0) {
+  bool fail = argc > 1 && !strcmp(argv[1], "--fail");
+  loom_loop *loop;
+  loom_future *task;
+  int calls = 0, rc = loom_loop_create(&loop, NULL);
+  if (rc) return fprintf(stderr, "loop: %s\n", loom_strerror(rc)), 1;
+  rc = loom_task_spawn(loop, my_coroutine, &fail, "my_coroutine", &task);
+  if (rc == 0) rc = loom_future_add_done_callback(task, got_result, &calls);
+  if (rc) {
     fprintf(stderr, "spawn: %s\n", loom_strerror(rc));
+    loom_loop_destroy(loop);
     return 1;
   }
-  describe("before", task);
+  print_task("before the loop runs", task);
   rc = loom_loop_run_until_complete(loop, task);
-  describe("after", task);
+  print_task("after the loop ran", task);
+  printf("the done callback ran %d time(s)\n", calls);
+  int outcome = loom_future_error(task, 0, NULL);
   loom_future_release(task);
   loom_loop_destroy(loop);
-  return rc < 0;
+  return rc || outcome ? 1 : 0;
 }

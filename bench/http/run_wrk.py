@@ -16,7 +16,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,9 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "net"))
-from run_echo import free_port, pinned  # noqa: E402  (same pinning and port rules as W5)
+# Same port, pinning and stopping rules as W5.  The server stays in this
+# process group, so when run.py kills the group on a timeout it goes too.
+from run_echo import free_port, pinned, stop  # noqa: E402
 
 
 def tree_cpu_s(root_pid):
@@ -77,16 +78,6 @@ def parse_wrk(out):
     return float(rate.group(1)), int(total.group(1)), errors
 
 
-def stop(proc):
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=3)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=10, help="seconds of load")
@@ -106,7 +97,7 @@ def main():
     port = free_port()
     server = [s.replace("{port}", str(port)).replace("{root}", root) for s in server]
     url = f"http://127.0.0.1:{port}/flag.gif"
-    proc = subprocess.Popen(pinned(server, 0), stdout=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(pinned(server, 0), stdout=subprocess.DEVNULL)
     try:
         if not wait_serving(url, proc, 15):
             print(f"run_wrk: server {server[0]} did not serve {url}", file=sys.stderr)

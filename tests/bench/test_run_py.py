@@ -204,6 +204,9 @@ def test_quick_and_only():
     rc, out, err = t.run("--only", "w7", "--runs", "4")
     check(rc == 0 and t.row(out, "W7", "loom") is not None and t.row(out, "W6", "loom") is None,
           "--only selects workloads (case-insensitive)")
+    check(os.path.exists(os.path.join(t.build, "RESULTS.only.md"))
+          and not os.path.exists(os.path.join(t.src, "bench", "RESULTS.md")),
+          "a partial full run writes build/RESULTS.only.md, never bench/RESULTS.md")
     with open(os.path.join(t.build, "results.full.json")) as f:
         data = json.load(f)
     check(len(data[0]["systems"][0]["values"]["rate"]) == 4, "--runs 4 runs four times")
