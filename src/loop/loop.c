@@ -299,9 +299,10 @@ int loom_loop_run_until_complete(loom_loop *loop, loom_future *f) {
   if (rc) return rc;
   loom__fnode node = {.fn = ruc_node_fn, .arg = loop};
   atomic_store(&loop->ruc_done, false);
-  /* Already done: still run one iteration, as asyncio does. */
+  /* Already done: still run one iteration, as asyncio does - without
+   * blocking in the backend, since nothing may ever wake it. */
   if (!loom__future_subscribe(f, &node)) atomic_store(&loop->ruc_done, true);
-  do loop_iterate(loop, false);
+  do loop_iterate(loop, atomic_load(&loop->ruc_done));
   while (!atomic_load(&loop->ruc_done) && !atomic_load(&loop->stop_req));
   if (!atomic_load(&loop->ruc_done) && loom__future_unsubscribe(f, &node)) rc = LOOM_EINVALIDSTATE;
   loop_leave(loop);

@@ -520,3 +520,34 @@ LOOM_TEST(loop, fault_sweep_create_call_later) {
   int faults = loom_test_fault_sweep(fault_create_and_schedule, NULL, LOOM_FAULT_ALL, 40);
   LT_CHECK(faults >= 5, "only %d runs hit a fault", faults);
 }
+
+/* run_until_complete on a future that is already done runs one iteration
+ * (ready callbacks run, as in asyncio) and returns, even with nothing else
+ * that could wake the loop. */
+LOOM_TEST(loop, run_until_complete_on_done_future) {
+  loom_loop *loop = mk(false);
+  loom_future *f;
+  LT_RC(loom_future_create(&f), 0);
+  LT_RC(loom_future_set_result(f, NULL, NULL), 0);
+  rec r = {.loop = loop};
+  item a = {&r, 1};
+  LT_RC(loom_call_soon(loop, note, &a, NULL), 0);
+  double t0 = loom_now();
+  LT_RC(loom_loop_run_until_complete(loop, f), 0);
+  LT_CHECK(loom_now() - t0 < 30, "returned at once");
+  assert_int_equal(r.n, 1);
+  loom_future_release(f);
+  loom_loop_destroy(loop);
+}
+
+/* Same with nothing at all scheduled: the loop must not block in the
+ * backend waiting for an event that can never come. */
+LOOM_TEST_T(loop, run_until_complete_on_done_future_idle_loop, 20) {
+  loom_loop *loop = mk(false);
+  loom_future *f;
+  LT_RC(loom_future_create(&f), 0);
+  LT_RC(loom_future_set_result(f, NULL, NULL), 0);
+  LT_RC(loom_loop_run_until_complete(loop, f), 0);
+  loom_future_release(f);
+  loom_loop_destroy(loop);
+}
