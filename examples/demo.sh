@@ -26,8 +26,9 @@ header "ex12_loiter: executor map" \
   "map() runs the loiter jobs in parallel on a thread pool but returns results in order."
 run ex12_loiter
 
-header "ex03_sleep: sleeping in sequence and in threads" \
-  "Two sleeps of 0.8 s and 0.9 s: one after the other, then in two loom threads."
+header "ex03_sleep: sleeping in sequence, in threads and in coroutines" \
+  "Two sleeps of 0.8 s and 0.9 s: one after the other, in two loom threads, then as two
+coroutine tasks on one event loop (one thread: the loop overlaps the sleeps)."
 run ex03_sleep
 
 exit $status

@@ -111,14 +111,7 @@ int main(int argc, char **argv) {
   }
   o.msgs = argv + i;
   o.nmsg = argc - i;
-  loom_loop *loop;
-  loom_future *t;
-  if (loom_loop_create(&loop, NULL) < 0) return 1;
   bool server = strcmp(argv[1], "server") == 0;
-  int rc = loom_task_spawn(loop, server ? server_main : client_main, &o, "main", &t);
-  if (rc == 0) rc = loom_loop_run_until_complete(loop, t);
-  if (rc == 0) rc = loom_future_result(t, 0, NULL);
-  loom_future_release(t);
-  loom_loop_destroy(loop);
+  int rc = loom_run(server ? server_main : client_main, &o, NULL, NULL);
   return rc < 0 ? 1 : 0;
 }

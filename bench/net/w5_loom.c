@@ -41,13 +41,6 @@ static int serve(loom_future *self, void *arg) {
 
 int main(int argc, char **argv) {
   long port = (long)bench_arg(argc, argv, "--port", 8888);
-  loom_loop *loop;
-  loom_future *t;
-  if (loom_loop_create(&loop, NULL) < 0) return 1;
-  if (loom_task_spawn(loop, serve, (void *)port, "w5", &t) < 0) return 1;
-  loom_loop_run_until_complete(loop, t);
-  int rc = loom_future_result(t, 0, NULL);
-  loom_future_release(t);
-  loom_loop_destroy(loop);
+  int rc = loom_run(serve, (void *)port, NULL, NULL);
   return rc < 0 ? 1 : 0;
 }

@@ -118,15 +118,8 @@ int main(int argc, char **argv) {
     else if (strcmp(argv[i], "--host") == 0) a.host = argv[i + 1];
     else if (strcmp(argv[i], "--workers") == 0) po.max_workers = atoi(argv[i + 1]);
   }
-  loom_loop *loop;
-  loom_future *t;
-  if (loom_thread_pool_create(&svc.pool, &po) < 0 || loom_loop_create(&loop, NULL) < 0)
-    return 1;
-  int rc = loom_task_spawn(loop, main_task, &a, "main", &t);
-  if (rc == 0) rc = loom_loop_run_until_complete(loop, t);
-  if (rc == 0) rc = loom_future_result(t, 0, NULL);
-  loom_future_release(t);
-  loom_loop_destroy(loop);
+  if (loom_thread_pool_create(&svc.pool, &po) < 0) return 1;
+  int rc = loom_run(main_task, &a, NULL, NULL); /* asyncio.run(main()) */
   loom_executor_destroy(svc.pool);
   printf("ex21_sort_service: %ld connections, %ld requests, %ld bad\n", svc.connections,
          svc.requests, svc.bad);

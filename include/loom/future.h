@@ -119,7 +119,9 @@ bool loom_future_cancel_requested(const loom_future *f);
 
 /* Wait until done. timeout in seconds, LOOM_FOREVER for no limit.
  * Returns 0 when done, LOOM_ETIMEDOUT if not done in time, or
- * LOOM_ECANCELLED if the *waiting task* was cancelled while suspended. */
+ * LOOM_ECANCELLED if the *waiting task* was cancelled while suspended, or
+ * LOOM_EDEADLOCK if a task waits for its own future (result, error and
+ * result_bytes return it too). */
 int loom_future_wait(loom_future *f, double timeout);
 
 /* Wait, then fetch the result.

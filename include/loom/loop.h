@@ -22,7 +22,10 @@
  * returned through `out` holds one reference owned by the caller, who drops it
  * with loom_handle_release() (the callback still runs; releasing is not
  * cancelling).  The handle stays valid, and cancel stays safe, until released,
- * even after the callback ran.
+ * even after the callback ran or the loop closed - but release every handle
+ * before loom_loop_destroy (handles live in the loop's memory; one still
+ * held at destroy is reported and that memory is leaked rather than freed
+ * under you).
  */
 #ifndef LOOM_LOOP_H
 #define LOOM_LOOP_H
@@ -100,7 +103,8 @@ bool loom_loop_is_closed(const loom_loop *loop);
 /* The loop this thread is driving right now, or NULL. */
 loom_loop *loom_loop_current(void);
 
-/* The loop's time in seconds (monotonic or virtual). */
+/* The loop's time in seconds (monotonic or virtual).  Any thread on the
+ * real clock; on the virtual clock, the loop's thread (or while it is idle). */
 double loom_loop_time(const loom_loop *loop);
 
 /* ---- scheduling callbacks ---------------------------------------------- */
@@ -142,7 +146,8 @@ bool loom_handle_cancelled(const loom_handle *h);
  * call_soon handles, the loop time when it was scheduled. */
 double loom_handle_when(const loom_handle *h);
 
-/* Drop the caller's reference (NULL is a no-op).  Does not cancel. */
+/* Drop the caller's reference (NULL is a no-op).  Does not cancel.  Any
+ * thread; before loom_loop_destroy. */
 void loom_handle_release(loom_handle *h);
 
 /* ---- file descriptors -------------------------------------------------- */

@@ -266,10 +266,10 @@ int loom_open_connection(const char *host, int port, const loom_stream_opts *opt
 int loom_open_unix_connection(const char *path, const loom_stream_opts *opts,
                               double timeout, loom_stream **out);
 
-/* Wrap a connected socket on the current loop (made non-blocking; the
- * stream owns and closes it from now on; on failure the caller still owns
- * it).  Returns 0, LOOM_EINVAL (bad fd or watermarks), LOOM_ENOMEM,
- * LOOM_ENOTASK (no loop runs on this thread). */
+/* Wrap a connected stream socket (TCP or Unix; not a pipe) on the current
+ * loop (made non-blocking; the stream owns and closes it from now on; on
+ * failure the caller still owns it).  Returns 0, LOOM_EINVAL (bad fd or
+ * watermarks), LOOM_ENOMEM, LOOM_ENOTASK (no loop runs on this thread). */
 int loom_stream_from_fd(int fd, const loom_stream_opts *opts, loom_stream **out);
 
 /* -- reading.  Data the peer sent stays in the stream until a read takes
@@ -377,7 +377,8 @@ int loom_stream_fd(const loom_stream *s);
 typedef struct loom_server loom_server;
 
 /* Runs in its own task for each accepted connection.  The stream is
- * borrowed: the server closes and destroys it when the handler returns.
+ * borrowed: when the handler returns, the server sends what is still
+ * buffered (for at most 30 s), then closes and frees the stream.
  * A negative return is reported (loom/debug.h) with the peer's address. */
 typedef int (*loom_conn_fn)(loom_stream *s, void *arg);
 

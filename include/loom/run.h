@@ -15,6 +15,7 @@
 
 #include "loom/executor.h"
 #include "loom/future.h"
+#include "loom/loop.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -32,6 +33,11 @@ extern "C" {
  * ended cancelled; or LOOM_EINVAL (fn NULL), LOOM_ENOMEM, LOOM_EBUSY (this
  * thread is already running a loop), or the loop's creation error. */
 int loom_run(loom_fn fn, void *arg, void **result, loom_destructor *dtor);
+
+/* loom_run with options for the fresh loop (virtual clock, slow-callback
+ * threshold...); `opts` may be NULL.  Returns as loom_run. */
+int loom_run_ex(loom_fn fn, void *arg, const loom_loop_options *opts, void **result,
+                loom_destructor *dtor);
 
 #ifdef __cplusplus
 }

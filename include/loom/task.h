@@ -68,8 +68,10 @@ typedef struct loom_task_options {
  * caller drops with loom_future_release() - the task keeps running without
  * it; the loop holds its own reference until the task is done.  `out` may be
  * NULL for a fire-and-forget task (its error, if any, is then reported).
+ * Call it from the thread driving the loop, or while no thread drives it.
  * Returns 0, or LOOM_EINVAL (loop or fn NULL), LOOM_ENOMEM, LOOM_ECLOSED (the
- * loop is closed). */
+ * loop is closed), LOOM_EINVALIDSTATE (another thread is driving the loop:
+ * post a callback with loom_call_soon_threadsafe that spawns the task). */
 int loom_task_spawn(loom_loop *loop, loom_fn fn, void *arg, const char *name,
                     loom_future **out);
 
@@ -152,6 +154,16 @@ int loom_task_all(loom_loop *loop, loom_future **out, size_t cap);
  * dladdr: link executables with -rdynamic to see their own functions).
  * Returns the number of tasks printed, or LOOM_EINVAL. */
 int loom_task_dump(loom_loop *loop, FILE *out);
+
+/* A one-line description, like asyncio's Task repr:
+ *     <Task pending name='fetch' state=suspended>
+ *     <Task finished name='fetch' result=0x2a>
+ *     <Task finished name='fetch' error=ENOENT 'no such file'>
+ *     <Task cancelled name='fetch'>
+ * written to buf (NUL-terminated whenever size > 0, truncated if needed).
+ * Returns the length the whole text needs (as snprintf does), or LOOM_EINVAL
+ * (not a task, or buf NULL with size > 0). */
+int loom_task_describe(const loom_future *task, char *buf, size_t size);
 
 /* Print the call stack of a suspended task (the dump's per-task part).
  * Returns the number of frames, 0 if the task is not suspended, or

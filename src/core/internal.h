@@ -75,12 +75,14 @@ void loom__report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- time ------------------------------------------------------------------ */
 
-/* When non-zero, loom_deadline() measures timeouts from this instant instead
- * of reading the clock.  A loop on the virtual clock sets it for the length
- * of an iteration ("time stands still while callbacks run"), so a task's
- * sleep(d) becomes exactly d of virtual time, whatever real time the
- * callbacks before it took.  loom_now_ns() is never affected. */
-extern _Thread_local int64_t loom__deadline_base;
+/* When set, code running inside a task on this thread reads loom_now_ns()
+ * (and so loom_deadline()) from this clock instead of CLOCK_MONOTONIC.  A
+ * loop on the virtual clock points it at its virtual time while it runs an
+ * iteration: time stands still while callbacks run and jumps between
+ * iterations, and a task's timeouts (sleep, wait, as_completed...) are
+ * measured on it exactly.  Plain threads (and loop callbacks outside tasks)
+ * keep the real clock, so their futex waits stay right. */
+extern _Thread_local const int64_t *loom__task_clock;
 
 /* ---- small utilities ---------------------------------------------------- */
 

@@ -35,13 +35,7 @@ bool loom__waiter_fire(loom__waiter *w, int reason) {
    * may return from park (it can be fired before it even parks) and its
    * stack frame, holding w, may be gone. */
   loom__waiter snap = {.ops = w->ops, .owner = w->owner, .reason = reason};
-  uint32_t expect = LOOM__W_WAITING;
-  if (!atomic_compare_exchange_strong_explicit(&w->state, &expect, LOOM__W_CLAIMED,
-                                               memory_order_acq_rel,
-                                               memory_order_acquire))
-    return false;
-  w->reason = reason;
-  atomic_store_explicit(&w->state, LOOM__W_READY, memory_order_release);
+  if (!loom__waiter_claim(w, reason)) return false;
   if (snap.ops == &thread_ops) {
     /* Waking a futex word nobody waits on any more is harmless, and a reused
      * address only sees a spurious wake-up, which every futex user in loom

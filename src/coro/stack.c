@@ -16,8 +16,9 @@
  *
  * Cache: freed stacks go on a LIFO free list per size class.  The first
  * HOT_MAX keep their pages (a reused stack costs nothing); beyond that the
- * pages are released with MADV_DONTNEED and only the address space (and the
- * guard) is kept.  Slabs are unmapped when the pool is destroyed.
+ * pages are released with MADV_DONTNEED, RELEASE_BATCH stacks per
+ * process_madvise call, and only the address space (and the guard) is kept.
+ * Guards are installed GUARD_BATCH at a time the same way.  Slabs are unmapped when the pool is destroyed.
  *
  * Every carved slot counts as a live stack (LOOM_LIVE_STACKS) until the pool
  * is destroyed, cached ones included.
@@ -27,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #ifndef MADV_GUARD_INSTALL
@@ -36,12 +39,15 @@
 #define SLAB_FIRST 16
 #define SLAB_MAX 4096
 #define HOT_MAX 64
+#define GUARD_BATCH 128 /* guards installed per process_madvise call */
+#define RELEASE_BATCH 128 /* stacks released per process_madvise call */
 
 typedef struct slab {
   struct slab *next;
   char *base;              /* the mapping */
   size_t len;
   size_t count, carved;    /* slots in the slab, slots handed out so far */
+  size_t guarded;          /* slots whose guard is installed (>= carved) */
   loom__stack descs[];     /* one descriptor per slot */
 } slab;
 
@@ -51,7 +57,8 @@ typedef struct loom__stack_class {
   size_t stride;           /* guard + size */
   slab *slabs;             /* newest first; only the newest has free slots */
   loom__stack *hot, *cold; /* cached stacks, LIFO */
-  size_t nhot, ncold;
+  loom__stack *dirty;      /* beyond the hot cache, pages not released yet */
+  size_t nhot, ncold, ndirty;
   size_t next_count;       /* slots in the next slab */
 } stack_class;
 
@@ -91,8 +98,8 @@ size_t loom__stack_pool_size(const loom__stack_pool *p) { return p->size; }
 size_t loom__stack_pool_cached(const loom__stack_pool *p, size_t *hot) {
   size_t n = 0, h = 0;
   for (const stack_class *c = p->classes; c; c = c->next) {
-    n += c->nhot + c->ncold;
-    h += c->nhot;
+    n += c->nhot + c->ncold + c->ndirty;
+    h += c->nhot + c->ndirty;
   }
   if (hot) *hot = h;
   return n;
@@ -129,6 +136,7 @@ static int new_slab(stack_class *c) {
   s->len = len;
   s->count = count;
   s->carved = 0;
+  s->guarded = 0;
   s->next = c->slabs;
   c->slabs = s;
   if (c->next_count < SLAB_MAX) c->next_count *= 2;
@@ -168,6 +176,49 @@ static int install_guard(char *g, size_t len) {
   return mprotect(g, len, PROT_NONE) == 0 ? 0 : -errno;
 }
 
+/* Install the guards of the next slots of s in one system call:
+ * process_madvise(MADV_GUARD_INSTALL) takes a vector of ranges (6.13+), so a
+ * million stacks cost ~8,000 calls instead of a million.  Only once the
+ * madvise mode is established; any failure turns batching off for good and
+ * carve() falls back to one madvise per slot. */
+static _Atomic bool batch_off;
+
+static int self_pidfd(void) {
+  /* The pidfd is cached with the pid it names: after fork() the child must
+   * not advise its parent's memory. */
+  static _Atomic long cached; /* pid << 32 | fd, 0 = none */
+  long v = atomic_load(&cached);
+  pid_t pid = getpid();
+  if (v && (pid_t)(v >> 32) == pid) return (int)(v & 0xffffffff);
+  int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (fd < 0) return -1;
+  long nv = ((long)pid << 32) | fd;
+  if (!atomic_compare_exchange_strong(&cached, &v, nv)) {
+    close(fd); /* another thread won; v now holds its value */
+    return (pid_t)(v >> 32) == pid ? (int)(v & 0xffffffff) : -1;
+  }
+  return fd;
+}
+
+static void guard_batch(stack_class *c, slab *s) {
+  if (atomic_load(&batch_off) || atomic_load(&guard_mode) != LOOM__GUARD_MADVISE) return;
+  size_t n = s->count - s->guarded, guard = c->stride - c->size;
+  if (n > GUARD_BATCH) n = GUARD_BATCH;
+  if (n < 2) return;
+  struct iovec v[GUARD_BATCH];
+  for (size_t i = 0; i < n; i++) {
+    v[i].iov_base = s->base + (s->guarded + i) * c->stride;
+    v[i].iov_len = guard;
+  }
+  if (loom__sys_fault(ENOMEM)) return; /* a test's fault: per slot this time */
+  int fd = self_pidfd();
+  long done = fd < 0 ? -1 : syscall(SYS_process_madvise, fd, v, n, MADV_GUARD_INSTALL, 0);
+  if (done == (long)(n * guard))
+    s->guarded += n;
+  else
+    atomic_store(&batch_off, true); /* partial or refused: per slot from now */
+}
+
 static int carve(stack_class *c, loom__stack **out) {
   slab *s = c->slabs;
   if (!s || s->carved == s->count) {
@@ -177,8 +228,12 @@ static int carve(stack_class *c, loom__stack **out) {
   }
   char *slot = s->base + s->carved * c->stride;
   size_t guard = c->stride - c->size;
-  int rc = install_guard(slot, guard);
-  if (rc < 0) return rc;
+  if (s->guarded == s->carved) guard_batch(c, s);
+  if (s->guarded == s->carved) {
+    int rc = install_guard(slot, guard);
+    if (rc < 0) return rc;
+    s->guarded++;
+  }
   loom__stack *st = &s->descs[s->carved++];
   st->lo = slot + guard;
   st->size = c->size;
@@ -199,6 +254,9 @@ int loom__stack_get(loom__stack_pool *p, size_t size, loom__stack **out) {
   if ((s = c->hot)) {
     c->hot = s->next;
     c->nhot--;
+  } else if ((s = c->dirty)) {
+    c->dirty = s->next;
+    c->ndirty--;
   } else if ((s = c->cold)) {
     c->cold = s->next;
     c->ncold--;
@@ -212,23 +270,55 @@ int loom__stack_get(loom__stack_pool *p, size_t size, loom__stack **out) {
   return 0;
 }
 
+static void push(loom__stack **list, size_t *n, loom__stack *s) {
+  s->next = *list;
+  *list = s;
+  (*n)++;
+}
+
+/* Release the pages of every dirty stack and move them to the cold list:
+ * one process_madvise(MADV_DONTNEED) for the batch, or one madvise each if
+ * that is refused.  A stack whose release fails (or that a test makes fail)
+ * stays resident, on the hot list. */
+static void release_dirty(stack_class *c) {
+  struct iovec v[RELEASE_BATCH];
+  size_t n = 0;
+  for (loom__stack *s = c->dirty; s && n < RELEASE_BATCH; s = s->next, n++) {
+    v[n].iov_base = s->lo;
+    v[n].iov_len = s->size;
+  }
+  bool batched = false;
+  if (!atomic_load(&batch_off) && !loom__sys_fault(ENOMEM)) {
+    int fd = self_pidfd();
+    long done = fd < 0 ? -1 : syscall(SYS_process_madvise, fd, v, n, MADV_DONTNEED, 0);
+    batched = done == (long)(n * c->size);
+    if (!batched) atomic_store(&batch_off, true);
+  }
+  while (c->dirty) {
+    loom__stack *s = c->dirty;
+    c->dirty = s->next;
+    c->ndirty--;
+    if (batched || (!loom__sys_fault(ENOMEM) && madvise(s->lo, s->size, MADV_DONTNEED) == 0)) {
+      s->hot = false;
+      push(&c->cold, &c->ncold, s);
+    } else {
+      push(&c->hot, &c->nhot, s);
+    }
+  }
+}
+
 void loom__stack_put(loom__stack_pool *p, loom__stack *s) {
   stack_class *c = s->cls;
   p->out--;
-  /* Release the pages beyond the hot cache; if madvise fails (or a test
-   * makes it fail) the stack just stays hot. */
-  if (c->nhot >= HOT_MAX && !loom__sys_fault(ENOMEM) &&
-      madvise(s->lo, s->size, MADV_DONTNEED) == 0) {
-    s->hot = false;
-    s->next = c->cold;
-    c->cold = s;
-    c->ncold++;
+  s->hot = true;
+  if (c->nhot < HOT_MAX) {
+    push(&c->hot, &c->nhot, s);
     return;
   }
-  s->hot = true;
-  s->next = c->hot;
-  c->hot = s;
-  c->nhot++;
+  /* Beyond the hot cache the pages go back to the kernel, a batch at a time
+   * (until then the stack is still reusable as is). */
+  push(&c->dirty, &c->ndirty, s);
+  if (c->ndirty >= RELEASE_BATCH) release_dirty(c);
 }
 
 void loom__stack_pool_destroy(loom__stack_pool *p) {

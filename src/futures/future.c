@@ -336,14 +336,22 @@ static int wake_waiter(loom_future *f, void *arg) {
   return 0;
 }
 
+_Thread_local loom_future *loom__await_hint;
+
 int loom__future_wait_deadline(loom_future *f, int64_t deadline) {
   if (loom_future_done(f)) return 0;
+  /* A task waiting for its own future would sleep forever (asyncio refuses
+   * "a task cannot await itself").  A task's future is its first member, so
+   * the parking owner (the running task) equals f exactly then. */
+  if (loom__in_task() && loom__park_ctx_owner == (void *)f) return LOOM_EDEADLOCK;
   if (deadline != INT64_MAX && deadline <= loom_now_ns()) return LOOM_ETIMEDOUT;
   loom__waiter w;
   loom__waiter_init(&w);
   loom__fnode n = {.fn = wake_waiter, .arg = &w};
   if (!loom__future_subscribe(f, &n)) return 0;
+  loom__await_hint = f;
   int reason = loom__waiter_park(&w, deadline);
+  loom__await_hint = NULL;
   if (reason != 0 && !loom__future_unsubscribe(f, &n)) {
     /* The future completed while we were timing out or being cancelled: its
      * node already ran.  A timeout then reports success (the future is done);
@@ -360,7 +368,8 @@ int loom_future_wait(loom_future *f, double timeout) {
 
 int loom_future_result_bytes(loom_future *f, double timeout, const void **data, size_t *len) {
   if (!f) return LOOM_EINVAL;
-  int rc = loom__future_wait_deadline(f, loom_deadline(timeout));
+  /* Done already (the common case when collecting results): no clock read. */
+  int rc = loom_future_done(f) ? 0 : loom__future_wait_deadline(f, loom_deadline(timeout));
   if (rc < 0) return rc;
   atomic_store_explicit(&f->retrieved, true, memory_order_relaxed);
   if (f->err) return f->err;
@@ -389,7 +398,8 @@ int loom_future_take_result(loom_future *f, void **value, loom_destructor *dtor)
 
 int loom_future_error(loom_future *f, double timeout, const char **msg) {
   if (!f) return LOOM_EINVAL;
-  int rc = loom__future_wait_deadline(f, loom_deadline(timeout));
+  /* Done already (the common case when collecting results): no clock read. */
+  int rc = loom_future_done(f) ? 0 : loom__future_wait_deadline(f, loom_deadline(timeout));
   if (rc < 0) return rc;
   atomic_store_explicit(&f->retrieved, true, memory_order_relaxed);
   if (msg) *msg = f->msg ? f->msg : (f->err ? loom_strerror(f->err) : NULL);

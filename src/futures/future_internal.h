@@ -92,6 +92,10 @@ static inline bool loom__future_failed(const loom_future *f) {
          f->err != 0;
 }
 
+/* The future the calling thread is about to park on inside
+ * loom__future_wait_deadline (NULL otherwise): task dumps show it. */
+extern _Thread_local loom_future *loom__await_hint;
+
 /* Wait until done from any context; returns 0, LOOM_ETIMEDOUT, LOOM_ECANCELLED. */
 int loom__future_wait_deadline(loom_future *f, int64_t deadline);
 

@@ -42,7 +42,7 @@ int loom_loop_create(loom_loop **out, const loom_loop_options *opts) {
     loom__free(loop);
     return rc;
   }
-  loop->now = loop->real_anchor = loom_now_ns();
+  loop->now = loom_now_ns();
   if (opts) {
     loom_loop_set_slow_callback_threshold(loop, opts->slow_callback_threshold);
     loop->virtual_clock = opts->virtual_clock;

@@ -40,19 +40,17 @@ int64_t loom__loop_now(const loom_loop *loop) {
 
 int64_t loom__loop_deadline(const loom_loop *loop, int64_t mono_deadline) {
   if (mono_deadline == INT64_MAX) return INT64_MAX;
-  if (!loop->virtual_clock) return mono_deadline + loop->clock_offset;
-  /* Virtual time stands still while callbacks run: loom_deadline() measured
-   * from real_anchor (loom__deadline_base), so this gives back exactly the
-   * timeout asked for.  A deadline taken outside an iteration (another
-   * thread) is measured from the anchor too: never shorter than asked. */
-  int64_t left = mono_deadline - loop->real_anchor;
-  if (left < 0) left = 0;
-  return left > INT64_MAX - loop->now ? INT64_MAX : loop->now + left;
+  /* Virtual clock: a deadline taken in a task is already on the loop's
+   * clock (loom__task_clock).  One taken elsewhere, on the real clock, is
+   * read the same way: the virtual clock began at real time and only runs
+   * ahead, so such a timeout can only end early, never hang. */
+  if (loop->virtual_clock) return mono_deadline;
+  return mono_deadline > INT64_MAX - loop->clock_offset ? INT64_MAX
+                                                         : mono_deadline + loop->clock_offset;
 }
 
 static void clock_update(loom_loop *loop) {
   if (!loop->virtual_clock) loop->now = real_now(loop);
-  else loop->real_anchor = loom_now_ns();
 }
 
 double loom_loop_time(const loom_loop *loop) {
@@ -63,8 +61,7 @@ int loom_loop_set_virtual_clock(loom_loop *loop, bool on) {
   if (!loop) return LOOM_EINVAL;
   if (on == loop->virtual_clock) return 0;
   if (on) {
-    loop->real_anchor = loom_now_ns();
-    loop->now = loop->real_anchor + loop->clock_offset;
+    loop->now = real_now(loop);
   } else {
     /* Resume the real clock from the virtual time: never go backwards. */
     int64_t real = loom_now_ns();
@@ -234,13 +231,12 @@ static void loop_iterate(loom_loop *loop, bool nowait) {
     dispatch(loop, ev, n);
     return;
   }
-  /* Virtual clock: time stands still while this iteration's callbacks run,
-   * for the timeouts they compute too (loom_deadline measures from the
-   * anchor; loom__loop_deadline maps it back exactly). */
-  int64_t saved = loom__deadline_base;
-  loom__deadline_base = loop->real_anchor;
+  /* Virtual clock: tasks read the loop's (standing) time as "now", so the
+   * timeouts they compute are exact in virtual time (see internal.h). */
+  const int64_t *saved = loom__task_clock;
+  loom__task_clock = &loop->now;
   dispatch(loop, ev, n);
-  loom__deadline_base = saved;
+  loom__task_clock = saved;
 }
 
 /* ---- running ----------------------------------------------------------------- */

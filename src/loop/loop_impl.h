@@ -57,7 +57,6 @@ struct loom_loop {
   /* Clock: real = CLOCK_MONOTONIC + offset; virtual = vnow (jumps only). */
   int64_t now;                  /* cached loop time, ns */
   int64_t clock_offset;
-  int64_t real_anchor;          /* virtual: real instant that stands for `now` */
   bool virtual_clock;
 
   /* Foreign fds. */

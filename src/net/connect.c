@@ -99,9 +99,8 @@ static int harvest(attempts *a, int *last) {
 
 static int64_t min64(int64_t x, int64_t y) { return x < y ? x : y; }
 
-/* Connect to the first address of l that answers; *fd gets the socket. */
-static int connect_list(const loom_addrlist *l, const loom_stream_opts *o, int64_t deadline,
-                        int *fd) {
+int loom__net_connect_list(const loom_addrlist *l, const loom_stream_opts *o,
+                           int64_t deadline, int *fd) {
   attempts a = {.n = 0};
   double delay = o->happy_eyeballs_delay == 0 ? DEFAULT_DELAY : o->happy_eyeballs_delay;
   size_t next = 0;
@@ -172,7 +171,7 @@ int loom_open_connection(const char *host, int port, const loom_stream_opts *opt
   if (rc < 0) return rc;
   loom_addrlist_interleave(l, 1); /* on ENOMEM the RFC 6724 order is fine too */
   int fd = -1;
-  rc = connect_list(l, &o, deadline, &fd);
+  rc = loom__net_connect_list(l, &o, deadline, &fd);
   loom_addrlist_free(l);
   return rc < 0 ? rc : finish(fd, &o, out);
 }

@@ -16,6 +16,14 @@
  * task on a loop), or the loop's add_reader/add_writer error. */
 int loom__net_wait_fd(int fd, bool write, int64_t deadline);
 
+/* Happy Eyeballs over an address list, in the calling task (connect.c):
+ * *fd gets the first socket that connected; the other attempts are closed.
+ * Returns 0, the last attempt's error, LOOM_ETIMEDOUT, LOOM_ECANCELLED. */
+struct loom_addrlist;
+struct loom_stream_opts;
+int loom__net_connect_list(const struct loom_addrlist *l, const struct loom_stream_opts *o,
+                           int64_t deadline, int *fd);
+
 /* Resolve on a detached thread of its own (numeric input inline), for
  * callers that gave no loom_resolver.  Same contract as loom_resolve. */
 struct loom_resolve_opts;

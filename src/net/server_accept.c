@@ -37,7 +37,7 @@ static int conn_done(loom_future *f, void *arg) {
   else srv->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   srv->nconns--;
-  loom_stream_destroy(c->s);
+  loom__stream_finish(c->s); /* what the handler wrote still goes out */
   loom__free(c);
   if (srv->closed && srv->nconns == 0) loom__swait_fire_all(&srv->waiters);
   loom__server_maybe_free(srv);

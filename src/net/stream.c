@@ -67,7 +67,7 @@ void loom__stream_sync_reading(loom_stream *s) {
   /* A waiting reader keeps reading on even past the pause mark (asyncio's
    * _wait_for_data does the same), or readexactly(n > 2 * limit) would
    * wait forever. */
-  bool want = s->fd >= 0 && !s->rb.eof && !s->rerr &&
+  bool want = s->fd >= 0 && !s->rb.eof && !s->rerr && !s->autofree &&
               (!loom__rbuf_full(&s->rb) || s->reader);
   if (want == s->reading) return;
   if (want && loom_loop_add_reader(s->loop, s->fd, on_readable, s) < 0) {
@@ -117,7 +117,13 @@ int loom__stream_flush(loom_stream *s) {
   return s->werr;
 }
 
-static void on_writable(void *arg) { loom__stream_flush(arg); }
+static void stream_free(loom_stream *s);
+
+static void on_writable(void *arg) {
+  loom_stream *s = arg;
+  loom__stream_flush(s);
+  if (s->autofree && s->fd < 0) stream_free(s); /* finish() completed */
+}
 
 static void set_writing(loom_stream *s, bool want) {
   if (want == s->writing || s->fd < 0) return;
@@ -216,13 +222,33 @@ int loom_stream_wait_closed(loom_stream *s, double timeout) {
   return s->close_err;
 }
 
-void loom_stream_destroy(loom_stream *s) {
-  if (!s) return;
+static void stream_free(loom_stream *s) {
+  if (s->autofree) loom__timer_stop(s->loop, &s->linger);
   loom__stream_close_now(s, 0);
   loom__rbuf_fini(&s->rb);
   loom__wbuf_fini(&s->wb);
   loom__free(s);
   loom__live_dec(LOOM_LIVE_OTHER);
+}
+
+void loom_stream_destroy(loom_stream *s) {
+  if (s) stream_free(s);
+}
+
+static void on_linger(loom__timer *t) { stream_free(LOOM__CONTAINER_OF(t, loom_stream, linger)); }
+
+void loom__stream_finish(loom_stream *s) {
+  if (s->fd < 0 || s->werr || loom__wbuf_len(&s->wb) == 0 || s->reader) {
+    stream_free(s);
+    return;
+  }
+  s->autofree = true;
+  s->closing = true;
+  loom__stream_sync_reading(s); /* nobody reads any more */
+  loom__timer_init(&s->linger, on_linger);
+  if (loom__timer_start(s->loop, &s->linger,
+                        loom__loop_now(s->loop) + LOOM__STREAM_LINGER_S * 1000000000LL) < 0)
+    stream_free(s); /* cannot bound the wait: drop the data rather than leak */
 }
 
 static int name_of(const loom_stream *s, loom_addr *out, bool peer) {

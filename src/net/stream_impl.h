@@ -38,6 +38,8 @@ struct loom_stream {
   bool eof_sent;          /* shutdown(SHUT_WR) done */
   bool closing;           /* close called: close the fd once flushed */
   int close_err;          /* what a close that lost data reports */
+  bool autofree;          /* finish() was called: free once flushed */
+  loom__timer linger;     /* bounds how long finish() waits to flush */
 };
 
 /* Wait on a list until fired, deadline or cancel.  Returns the reason. */
@@ -50,6 +52,12 @@ void loom__stream_sync_reading(loom_stream *s);
 /* Flush what the kernel takes now; register the writer for the rest.
  * Returns 0 or the (sticky) send error. */
 int loom__stream_flush(loom_stream *s);
+/* The owner is done with s (a server handler returned): send what is
+ * still buffered, then close and free it - at the latest after
+ * LOOM__STREAM_LINGER_S, so a peer that stops reading cannot pin it. */
+#define LOOM__STREAM_LINGER_S 30
+void loom__stream_finish(loom_stream *s);
+
 /* Close the fd now (buffered data is dropped). Wakes every waiter. */
 void loom__stream_close_now(loom_stream *s, int err);
 

@@ -211,10 +211,13 @@ static bool cancel_sent(ppool *p, loom_future *f) {
     pworker *w = &p->w[i];
     for (loom_future *j = w->q_head; j; j = j->job_next) {
       if (j != f) continue;
-      /* Publish first, then signal: the worker skips it when it gets there,
-       * or abandons it if it is running it now. */
+      /* Publish first, then look: a job not started yet is skipped when the
+       * worker reaches it (it checks the list before each job); one running
+       * now is abandoned on SIGUSR1.  Signalling only then spares the job
+       * that is running an EINTR meant for another. */
       atomic_store(&w->page->skip[w->skip_next++ % LOOM__SKIP_SLOTS], id);
-      if (w->ready) loom__child_signal(&w->child, SIGUSR1);
+      if (atomic_load(&w->page->running) == id) /* so its handler is installed */
+        loom__child_signal(&w->child, SIGUSR1);
       return true;
     }
   }

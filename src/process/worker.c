@@ -35,8 +35,10 @@ typedef struct wstate {
   size_t out_len;
   int fds[256];
   unsigned fd_head, fd_tail;
-  int64_t oldest; /* when the oldest unflushed result was made, 0: none */
-  int64_t last_ns;
+  _Atomic int64_t oldest; /* when the oldest unflushed result was made, 0:
+                           * none; written under out_lock, read without it */
+  int64_t last_ns;        /* the last job's run time */
+  int64_t clock;          /* the last clock reading, 0 after a blocking read */
   void *scratch;
   size_t scratch_cap;
 } wstate;
@@ -162,7 +164,7 @@ static void send_result_locked(loom__msg *h, const char *text, const void *paylo
   if (h->name_len > LOOM__TEXT_MAX) h->name_len = LOOM__TEXT_MAX;
   out_room(loom__msg_total(h));
   if (!W.oldest) {
-    W.oldest = loom_now_ns();
+    W.oldest = W.clock ? W.clock : loom_now_ns();
     pthread_cond_signal(&out_cv); /* the flusher starts its countdown */
   }
   out_append(h, sizeof *h);
@@ -272,10 +274,11 @@ static void run_job(const loom__msg *hp) {
   loom__msg h;
   memcpy(&h, hp, sizeof h);
   const char *name = (const char *)hp + sizeof h;
-  int64_t now = loom_now_ns();
-  pthread_mutex_lock(&out_lock);
-  if (W.out_len && (W.last_ns >= SLOW_JOB_NS || now - W.oldest >= MAX_HOLD_NS)) flush_out();
-  pthread_mutex_unlock(&out_lock);
+  int64_t now = W.clock ? W.clock : loom_now_ns(); /* the previous job's end will do */
+  /* Flush first if jobs are slow or a result has waited; the lock is taken
+   * only then (the unlocked reads are atomics, rechecked under the lock). */
+  int64_t oldest = atomic_load_explicit(&W.oldest, memory_order_relaxed);
+  if (oldest && (W.last_ns >= SLOW_JOB_NS || now - oldest >= MAX_HOLD_NS)) flush_now();
   void *map = NULL;
   void *arg = (h.flags & LOOM__F_BYTES) ? job_bytes(&h, name + h.name_len, &map)
                                         : (void *)(uintptr_t)h.arg;
@@ -307,7 +310,8 @@ static void run_job(const loom__msg *hp) {
   loom__executor_run_job(f);
   atomic_store(&W.page->running, 0);
   atomic_fetch_add(&W.page->finished, 1);
-  W.last_ns = loom_now_ns() - now;
+  W.clock = loom_now_ns();
+  W.last_ns = W.clock - now;
   if (map) loom__memfd_unmap(map, h.len);
   report_outcome(f, h.id, W.last_ns);
   loom_future_release(f);
@@ -359,6 +363,7 @@ void loom__pool_worker_main(int sock, loom__shared_page *page) {
     if (!h) {
       flush_now(); /* input drained: send what is done before blocking */
       read_more();
+      W.clock = 0; /* time passed while blocked */
       continue;
     }
     size_t total = loom__msg_total(h);

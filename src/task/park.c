@@ -93,6 +93,7 @@ static void task_park(loom__waiter *w, int64_t deadline) {
   if (loom__waiter_ready(w)) return;
   bool armed = deadline != INT64_MAX && arm(t, w, deadline);
   t->park_deadline = deadline;
+  t->awaiting = loom__await_hint;
   while (!loom__waiter_ready(w)) {
     uint32_t s = LOOM__P_RUNNING;
     if (!atomic_compare_exchange_strong_explicit(&t->pstate, &s, LOOM__P_PARKED,
@@ -107,6 +108,7 @@ static void task_park(loom__waiter *w, int64_t deadline) {
     t->park_w = NULL;
     atomic_store_explicit(&t->pstate, LOOM__P_RUNNING, memory_order_release);
   }
+  t->awaiting = NULL;
   if (armed) loom__timer_stop(t->tl->loop, &t->timer);
 }
 

@@ -45,12 +45,17 @@ static int outcome(loom_future *main_task, void **result, loom_destructor *dtor)
 }
 
 int loom_run(loom_fn fn, void *arg, void **result, loom_destructor *dtor) {
+  return loom_run_ex(fn, arg, NULL, result, dtor);
+}
+
+int loom_run_ex(loom_fn fn, void *arg, const loom_loop_options *opts, void **result,
+                loom_destructor *dtor) {
   if (result) *result = NULL;
   if (dtor) *dtor = NULL;
   if (!fn) return LOOM_EINVAL;
   if (loom_loop_current()) return LOOM_EBUSY;
   loom_loop *loop;
-  int rc = loom_loop_create(&loop, NULL);
+  int rc = loom_loop_create(&loop, opts);
   if (rc < 0) return rc;
   loom_future *main_task = NULL;
   rc = loom_task_spawn(loop, fn, arg, "main", &main_task);

@@ -37,6 +37,8 @@ int loom_task_spawn_ex(loom_loop *loop, loom_fn fn, void *arg,
   if (out) *out = NULL;
   if (!loop || !fn) return LOOM_EINVAL;
   if (loom_loop_is_closed(loop)) return LOOM_ECLOSED;
+  /* The loop's task list and ready queue belong to the thread driving it. */
+  if (loom_loop_is_running(loop) && !loom__loop_on_thread(loop)) return LOOM_EINVALIDSTATE;
   int err = 0;
   loom__task_loop *tl = loom__task_loop_get(loop, true, &err);
   if (!tl) return err;
@@ -62,6 +64,7 @@ int loom_task_spawn_ex(loom_loop *loop, loom_fn fn, void *arg,
   t->coro = NULL;
   t->stack_size = opts ? opts->stack_size : 0;
   t->park_w = NULL;
+  t->awaiting = NULL;
   t->cancel_msg = t->err_copy = NULL;
   t->cancel_requests = 0;
   t->rc = 0;

@@ -50,6 +50,7 @@ struct loom__task {
   loom__coro *coro;           /* at the top of its stack while it has one */
   loom__waiter *park_w;       /* the waiter it is suspended on, or NULL */
   int64_t park_deadline;      /* monotonic deadline of that wait (dumps) */
+  loom_future *awaiting;      /* the future it waits for, if that is the wait */
   char *cancel_msg;           /* message of the last cancel request, owned */
   char *err_copy;             /* failure message kept for the report */
   int cancel_requests;        /* cancelling() */

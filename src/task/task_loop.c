@@ -186,12 +186,41 @@ static void print_awaits(const loom__task *t, FILE *out) {
   double left = t->park_deadline == INT64_MAX
                     ? -1
                     : (double)(t->park_deadline - loom_now_ns()) / 1e9;
+  char what[160];
   if (t->sleeping)
-    fprintf(out, "  awaits: sleep, %.3f s left\n", left);
-  else if (left >= 0)
-    fprintf(out, "  awaits: a wait with a deadline in %.3f s\n", left);
+    snprintf(what, sizeof what, "sleep");
+  else if (loom__task_of(t->awaiting))
+    snprintf(what, sizeof what, "task '%s'", loom__task_name(loom__task_of(t->awaiting)));
+  else if (t->awaiting && loom_future_label(t->awaiting))
+    snprintf(what, sizeof what, "future %p (%s)", (void *)t->awaiting,
+             loom_future_label(t->awaiting));
+  else if (t->awaiting)
+    snprintf(what, sizeof what, "future %p", (void *)t->awaiting);
   else
-    fprintf(out, "  awaits: a wait without deadline\n");
+    snprintf(what, sizeof what, "a wait (queue, lock, event...)");
+  if (left >= 0)
+    fprintf(out, "  awaits: %s, %.3f s left\n", what, left);
+  else
+    fprintf(out, "  awaits: %s, no deadline\n", what);
+}
+
+int loom_task_describe(const loom_future *f, char *buf, size_t size) {
+  loom__task *t = loom__task_of(f);
+  if (!t || (!buf && size)) return LOOM_EINVAL;
+  const char *name = loom__task_name(t);
+  int code = 0;
+  const char *msg = NULL;
+  if (!loom_future_done(f))
+    return snprintf(buf, size, "<Task pending name='%s' state=%s>", name, state_of(t));
+  if (loom_future_cancelled(f)) return snprintf(buf, size, "<Task cancelled name='%s'>", name);
+  /* Not loom_future_exception: describing a task does not retrieve its error. */
+  code = f->err;
+  msg = f->msg;
+  if (code)
+    return snprintf(buf, size, "<Task finished name='%s' error=%s '%s'>", name,
+                    loom_err_name(code), msg ? msg : loom_strerror(code));
+  return snprintf(buf, size, "<Task finished name='%s' result=%p>", name,
+                  atomic_load(&f->taken) ? NULL : f->value);
 }
 
 int loom_task_print_stack(const loom_future *f, FILE *out) {

@@ -385,3 +385,75 @@ LOOM_TEST(wait_for, future_of_other_thread) {
   loom_future_release(c.f);
   loom_loop_destroy(l);
 }
+
+/* as_completed from a task on the virtual clock: yields in finishing order
+ * and reports the overall timeout. */
+typedef struct acx {
+  loom_loop *l;
+  sleeper s[3];
+  long order[3];
+  int n, last_rc;
+} acx;
+
+static int as_completed_fn(loom_future *self, void *arg) {
+  acx *c = arg;
+  loom_future *t[3];
+  for (int i = 0; i < 3; i++) t[i] = spawn(c->l, &c->s[i]);
+  loom_as_completed *it = NULL;
+  int rc = loom_as_completed_create(t, 3, 2.5, &it);
+  loom_future *f;
+  while (rc == 0 && (rc = loom_as_completed_next(it, &f)) == 0) {
+    void *v = NULL;
+    loom_future_result(f, 0, &v);
+    c->order[c->n++] = (long)v;
+  }
+  c->last_rc = rc;
+  loom_as_completed_destroy(it);
+  for (int i = 0; i < 3; i++) {
+    loom_future_cancel(t[i]);
+    loom_future_wait(t[i], LOOM_FOREVER);
+    loom_future_release(t[i]);
+  }
+  return 0;
+}
+
+LOOM_TEST(gather, as_completed_in_task) {
+  loom_loop *l = ts_loop(true);
+  acx c = {.l = l, .s = {{.secs = 2.0}, {.secs = 9.0}, {.secs = 0.5}}};
+  loom_future *t = ts_run(l, as_completed_fn, &c, "as_completed");
+  assert_int_equal(c.n, 2);
+  assert_int_equal(c.order[0], 500);
+  assert_int_equal(c.order[1], 2000);
+  LT_RC(c.last_rc, LOOM_ETIMEDOUT);
+  assert_int_equal(c.s[1].cleanup, 1);
+  loom_future_release(t);
+  loom_loop_destroy(l);
+}
+
+/* gather mixes producers: a task and a thread-pool job. */
+static int pool_job(loom_future *self, void *arg) {
+  usleep(10000);
+  return loom_future_set_result(self, (void *)99L, NULL);
+}
+
+LOOM_TEST(gather, task_and_pool_job) {
+  loom_loop *l = ts_loop(false);
+  loom_executor *ex = NULL;
+  LT_RC(loom_thread_pool_create(&ex, NULL), 0);
+  sleeper s = {.secs = 0.02};
+  loom_future *fs[2] = {spawn(l, &s), NULL}, *g = NULL;
+  LT_RC(loom_executor_submit(ex, pool_job, NULL, &fs[1]), 0);
+  LT_RC(loom_gather(l, fs, 2, 0, &g), 0);
+  ts_until(l, g);
+  LT_RC(loom_future_result(g, 0, NULL), 0);
+  void *v;
+  LT_RC(loom_future_result(fs[1], 0, &v), 0);
+  assert_int_equal((long)v, 99);
+  LT_RC(loom_future_result(fs[0], 0, &v), 0);
+  assert_int_equal((long)v, 20);
+  loom_future_release(g);
+  loom_future_release(fs[0]);
+  loom_future_release(fs[1]);
+  loom_loop_destroy(l);
+  loom_executor_destroy(ex);
+}

@@ -12,9 +12,9 @@ echo "hello loom" > "$dir/sub/hello.txt"
 : > "$dir/sub/deeper/empty.txt"
 for i in 1 2 3 4 5; do seq 1 $((i * 1000)) > "$dir/sub/seq$i.txt"; done
 out=$(timeout 120 "$bin" "$dir" --password s3cret --workers 2)
-echo "$out" | tail -5
+tail -5 <<<"$out"
 fail() { echo "FAIL: $*" >&2; exit 1; }
-echo "$out" | grep -q '^8 files under ' || fail "file count"
+grep -q '^8 files under ' <<<"$out" || fail "file count"
 for way in map submit loop; do
   [ "$(echo "$out" | grep -c "^$way: $dir/")" -eq 8 ] || fail "$way did not report 8 paths"
   for f in "$dir/big.bin" "$dir/sub/hello.txt" "$dir/sub/deeper/empty.txt" "$dir/sub/seq3.txt"; do
@@ -22,8 +22,8 @@ for way in map submit loop; do
       fail "$way: $f does not decrypt to the original"
   done
 done
-echo "$out" | grep -q '^loop: the ticker task ran on while' || fail "the loop was blocked"
-echo "$out" | grep -q '^0 failed$' || fail "failures reported"
+grep -q '^loop: the ticker task ran on while' <<<"$out" || fail "the loop was blocked"
+grep -q '^0 failed$' <<<"$out" || fail "failures reported"
 # Per-job failure: the output of one file cannot be written (a directory is
 # in the way); that job fails with a message, the other seven succeed.
 rm -f "$dir"/*.enc "$dir"/sub/*.enc "$dir"/sub/deeper/*.enc
@@ -32,9 +32,9 @@ set +e
 out=$(timeout 120 "$bin" "$dir" --password s3cret --workers 2 --way submit)
 rc=$?
 set -e
-echo "$out" | tail -3
+tail -3 <<<"$out"
 [ $rc -eq 1 ] || fail "exit code $rc with a failed job"
-echo "$out" | grep -q "^submit: $dir/sub/hello.txt: FAILED: cannot write the output$" || fail "no failure line"
+grep -q "^submit: $dir/sub/hello.txt: FAILED: cannot write the output$" <<<"$out" || fail "no failure line"
 [ "$(echo "$out" | grep "^submit: $dir/" | grep -vc FAILED)" -eq 7 ] || fail "the other 7 did not complete"
-echo "$out" | grep -q '^1 failed$' || fail "count of failures"
+grep -q '^1 failed$' <<<"$out" || fail "count of failures"
 echo OK

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ex03_sleep: sequential sleeps add up, threaded sleeps overlap.  Checked by
+# ex03_sleep: sequential sleeps add up, threaded and coroutine sleeps overlap.  Checked by
 # the order of events (no timing upper bounds) and loose lower bounds.
 set -euo pipefail
 bin="$LOOM_BUILD_DIR/examples/ex03_sleep"
@@ -14,16 +14,25 @@ events() { section "$1" | sed -n 's/.*sleeper \([AB]\) \(starts\|ends\).*/\1 \2/
 
 seq=$(events sequential)
 [ "$seq" = "A starts,A ends,B starts,B ends," ] || fail "sequential order: $seq"
-thr=$(events "two threads")
-case "$thr" in
-  "A starts,B starts,"*|"B starts,A starts,"*) ;;
-  *) fail "threads did not overlap: $thr" ;;
-esac
-echo "$thr" | grep -q "A ends" || fail "A never ended"
-echo "$thr" | grep -q "B ends" || fail "B never ended"
+overlap() { # overlap SECTION: both sleepers start before either ends, both end
+  local ev
+  ev=$(events "$1")
+  case "$ev" in
+    "A starts,B starts,"*|"B starts,A starts,"*) ;;
+    *) fail "$1 did not overlap: $ev" ;;
+  esac
+  echo "$ev" | grep -q "A ends" || fail "$1: A never ended"
+  echo "$ev" | grep -q "B ends" || fail "$1: B never ended"
+}
+overlap "two threads"
+# One thread, one loop: the tasks start in spawn order and the shorter ends first.
+cor=$(events "two coroutines")
+[ "$cor" = "A starts,B starts,A ends,B ends," ] || fail "coroutines order: $cor"
 
 t_seq=$(echo "$out" | awk '/^  sequential /{print $2}')
 t_thr=$(echo "$out" | awk '/^  two threads /{print $3}')
+t_cor=$(echo "$out" | awk '/^  two coroutines /{print $3}')
 awk -v a="$t_seq" 'BEGIN{exit !(a >= 1.69)}' || fail "sequential took $t_seq s, less than 1.7 s"
 awk -v a="$t_thr" 'BEGIN{exit !(a >= 0.89)}' || fail "threads took $t_thr s, less than 0.9 s"
-echo "ok: sequential $t_seq s, threads $t_thr s"
+awk -v a="$t_cor" 'BEGIN{exit !(a >= 0.89)}' || fail "coroutines took $t_cor s, less than 0.9 s"
+echo "ok: sequential $t_seq s, threads $t_thr s, coroutines $t_cor s"

@@ -8,10 +8,10 @@ out=$(timeout 120 "$bin" --jobs 4 --size 200000 --max-workers 2)
 echo "$out"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 for t in rc4 sha256; do
-  echo "$out" | grep -q "^$t: 4 jobs of 200000 bytes" || fail "no $t table"
+  grep -q "^$t: 4 jobs of 200000 bytes" <<<"$out" || fail "no $t table"
 done
 [ "$(echo "$out" | grep -c -E '^[12] +[0-9.]+s +[0-9.]+x +[0-9.]+s +[0-9.]+x$')" -eq 4 ] || fail "rows"
-echo "$out" | grep -q '^rc4: every buffer restored' || fail "rc4 round trip"
+grep -q '^rc4: every buffer restored' <<<"$out" || fail "rc4 round trip"
 want=$("$LOOM_PYTHON3" -c '
 import hashlib
 x, b = 1, bytearray()
@@ -19,5 +19,5 @@ for _ in range(200000):
     x = (x * 6364136223846793005 + 1442695040888963407) % (1 << 64)
     b.append(x >> 56)
 print(hashlib.sha256(bytes(b)).hexdigest())')
-echo "$out" | grep -q "^sha256: job 1 digest $want$" || fail "digest differs from hashlib ($want)"
+grep -q "^sha256: job 1 digest $want$" <<<"$out" || fail "digest differs from hashlib ($want)"
 echo OK

@@ -7,8 +7,8 @@ bin="$LOOM_BUILD_DIR/examples/ex16_procs"
 out=$(timeout 120 "$bin" --spin 3000000 --seed 7 --workers 2)
 echo "$out"
 fail() { echo "FAIL: $*" >&2; exit 1; }
-echo "$out" | grep -q '^busy: 2 processes: .* (all exited 0)$' || fail "busy processes"
-echo "$out" | grep -q '^busy: 2 threads: ' || fail "busy threads"
+grep -q '^busy: 2 processes: .* (all exited 0)$' <<<"$out" || fail "busy processes"
+grep -q '^busy: 2 threads: ' <<<"$out" || fail "busy threads"
 [ "$(echo "$out" | grep -c '^factors: [0-9]* = ')" -eq 20 ] || fail "not 20 factorisations"
 echo "$out" | grep '^factors: ' | "$LOOM_PYTHON3" -c '
 import sys

@@ -11,14 +11,14 @@ for i in $(seq 1 12); do
   for j in $(seq 1 40); do echo "file $i line $j word$((i * j % 17)) $([ $((j % 7)) -eq 0 ] && echo needle)"; done > "$dir/$sub/f$i.txt"
 done
 out=$(timeout 60 "$bin" "$dir" --workers 3 needle word5 nothing-here)
-echo "$out" | head -5
+head -5 <<<"$out"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 for q in needle word5 nothing-here; do
   want=$(grep -rnF -- "$q" "$dir" | sed "s|//|/|" | sort || true)
   got=$(echo "$out" | awk -v q="$q" '/^query /{on = ($0 ~ "^query .'"$q"'.:")} on && /^  /{sub(/^  /, ""); print}' | sort)
   [ "$got" = "$want" ] || { diff <(echo "$want") <(echo "$got") | head; fail "query $q"; }
   n=$(echo -n "$want" | grep -c . || true)
-  echo "$out" | grep -q "^query '$q': $n lines$" || fail "count for $q"
+  grep -q "^query '$q': $n lines$" <<<"$out" || fail "count for $q"
 done
 [ "$(echo "$out" | grep -c '^worker [0-9] exited with 0$')" -eq 3 ] || fail "workers did not all exit 0"
 echo OK

@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 BIN = os.path.join(os.environ["LOOM_BUILD_DIR"], "examples", "ex21_sort_service")
-PORT = 20000 + (os.getpid() * 7) % 20000
+PORT = 0  # chosen in run(): below the ephemeral range, retried if taken
 
 
 async def request(reader, writer, body: bytes):
@@ -73,11 +73,22 @@ async def main():
     print("sort service: all checks passed")
 
 
-def run():
-    proc = subprocess.Popen([BIN, "--port", str(PORT)], stdout=subprocess.PIPE, text=True)
-    try:
+def start():
+    global PORT
+    for _ in range(5):
+        PORT = random.randrange(10000, 30000)
+        proc = subprocess.Popen([BIN, "--port", str(PORT)], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)
         line = proc.stdout.readline()
-        assert f"listening on 127.0.0.1:{PORT}" in line, line
+        if f"listening on 127.0.0.1:{PORT}" in line:
+            return proc
+        proc.wait()
+    raise AssertionError("could not start the server on a free port")
+
+
+def run():
+    proc = start()
+    try:
         asyncio.run(asyncio.wait_for(main(), 60))
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)

@@ -7,7 +7,7 @@ bin="$LOOM_BUILD_DIR/examples/ex22_rle_images"
 out=$(timeout 120 "$bin" --images 3 --size 200 --workers 2)
 echo "$out"
 fail() { echo "FAIL: $*" >&2; exit 1; }
-echo "$out" | grep -q '^3 images of 200x200 pixels (15000 bytes packed), 2 workers$' || fail header
+grep -q '^3 images of 200x200 pixels (15000 bytes packed), 2 workers$' <<<"$out" || fail header
 rows=$(echo "$out" | grep -E '^(processes|threads) +per (row|image) ')
 [ "$(echo "$rows" | grep -c ' exactly$')" -eq 4 ] || fail "not every run restored the images exactly"
 sizes=$(echo "$rows" | awk '{print $(NF-1)}' | sort -u)

@@ -162,3 +162,24 @@ static int accept_keeps_backlog(loom_future *self, void *arg) {
 }
 
 LOOM_TEST(cancel, accept_leaves_the_backlog) { LT_RC(run_main(accept_keeps_backlog, NULL), 0); }
+
+static int scoped_read(loom_future *self, void *arg) {
+  int peer;
+  loom_stream *s = pair_stream(&peer, NULL);
+  assert_int_equal(write(peer, "par", 3), 3);
+  loom_timeout *scope;
+  LT_RC(loom_timeout_begin(0.05, &scope), 0);
+  char buf[16];
+  double t0 = loom_now();
+  ssize_t n = loom_stream_readline(s, buf, sizeof buf, LOOM_FOREVER); /* the scope bounds it */
+  LT_RC(loom_timeout_end(scope, (int)n), LOOM_ETIMEDOUT);
+  LT_CHECK(loom_now() - t0 >= 0.049, "scope expired after %.3f s", loom_now() - t0);
+  assert_int_equal(write(peer, "tial\n", 5), 5);
+  assert_int_equal(loom_stream_readline(s, buf, sizeof buf, 5.0), 8); /* nothing lost */
+  assert_memory_equal(buf, "partial\n", 8);
+  loom_stream_destroy(s);
+  close(peer);
+  return 0;
+}
+
+LOOM_TEST(cancel, timeout_scope_bounds_a_read) { LT_RC(run_main(scoped_read, NULL), 0); }

@@ -423,3 +423,39 @@ LOOM_TEST_T(server, fault_sweep_echo_exchange, 300) {
   print_message("%d runs with an injected fault ended cleanly\n", n);
   assert_true(n >= 10);
 }
+
+/* ---- a handler that writes a lot and returns at once ----------------------- */
+
+#define BIG (4 << 20)
+
+static int big_writer(loom_stream *s, void *arg) {
+  char *big = calloc(1, BIG);
+  for (size_t i = 0; i < BIG; i++) big[i] = (char)(i * 31);
+  int rc = loom_stream_write_nowait(s, big, BIG); /* mostly buffered */
+  free(big);
+  return rc; /* returns long before the client read it all */
+}
+
+static int big_main(loom_future *self, void *arg) {
+  loom_server *srv;
+  LT_RC(loom_start_server(big_writer, NULL, "127.0.0.1", 0, NULL, &srv), 0);
+  loom_stream *s;
+  LT_RC(loom_open_connection("127.0.0.1", port_of(srv), NULL, 5.0, &s), 0);
+  loom_sleep(0.05); /* let the handler return first */
+  void *all;
+  size_t len;
+  LT_RC(loom_stream_read_all(s, BIG + 1, &all, &len, 10.0), 0);
+  assert_int_equal(len, BIG);
+  const char *p = all;
+  for (size_t i = 0; i < BIG; i += 4099) LT_CHECK(p[i] == (char)(i * 31), "byte %zu", i);
+  free(all);
+  loom_stream_destroy(s);
+  loom_server_close(srv);
+  LT_RC(loom_server_wait_closed(srv, 5.0), 0);
+  loom_server_destroy(srv);
+  return 0;
+}
+
+LOOM_TEST(server, data_written_before_the_handler_returns_is_delivered) {
+  LT_RC(run_main(big_main, NULL), 0);
+}

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "net/addrlist.h"
+#include "net/netio.h"
 #include "net_harness.h"
 
 typedef enum { ECHO, SINK, SEND_CLOSE, RESET, COUNT } peer_mode;
@@ -275,4 +277,49 @@ LOOM_TEST(stream, outside_a_task) {
   loom_stream *s;
   LT_RC(loom_open_connection("127.0.0.1", 1, NULL, 1.0, &s), LOOM_ENOTASK);
   LT_RC(loom_open_connection(NULL, 1, NULL, 1.0, &s), LOOM_EINVAL);
+}
+
+/* Happy Eyeballs: the first address never answers (a listener whose accept
+ * queue is full drops SYNs), so after the attempt delay a second attempt
+ * starts on the next address and wins; the hanging one is closed. */
+LOOM_TEST(stream, happy_eyeballs_second_attempt_wins) {
+  loom_loop *loop = nh_enter();
+  loom_addr full, good;
+  int lf = socket(AF_INET, SOCK_STREAM, 0), lg = socket(AF_INET, SOCK_STREAM, 0);
+  LT_RC(loom_addr_ip(&full, "127.0.0.1", 0), 0);
+  good = full;
+  assert_int_equal(bind(lf, &full.u.sa, full.len), 0);
+  assert_int_equal(bind(lg, &good.u.sa, good.len), 0);
+  assert_int_equal(listen(lf, 0), 0);
+  assert_int_equal(listen(lg, 4), 0);
+  getsockname(lf, &full.u.sa, &full.len);
+  getsockname(lg, &good.u.sa, &good.len);
+  int fillers[4], nf = 0; /* fill the accept queue of lf (backlog 0 holds 1) */
+  for (; nf < 4; nf++) {
+    fillers[nf] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    connect(fillers[nf], &full.u.sa, full.len);
+  }
+  usleep(50000);
+  loom_addrlist *l = loom__addrlist_alloc(2);
+  l->e[0].addr = full;
+  l->e[1].addr = good;
+  loom_stream_opts o = {.happy_eyeballs_delay = 0.1};
+  int fd = -1;
+  double t0 = loom_now();
+  LT_RC(loom__net_connect_list(l, &o, loom_deadline(5.0), &fd), 0);
+  double took = loom_now() - t0;
+  loom_addr got;
+  got.len = sizeof got.u;
+  getpeername(fd, &got.u.sa, &got.len);
+  assert_true(loom_addr_equal(&got, &good));
+  LT_CHECK(took >= 0.099, "second attempt after %.3f s, before the delay", took);
+  /* With attempts one at a time (delay < 0), a bounded wait times out. */
+  o.happy_eyeballs_delay = -1;
+  close(fd);
+  LT_RC(loom__net_connect_list(l, &o, loom_deadline(0.2), &fd), LOOM_ETIMEDOUT);
+  loom_addrlist_free(l);
+  for (int i = 0; i < nf; i++) close(fillers[i]);
+  close(lf);
+  close(lg);
+  nh_leave(loop);
 }

@@ -222,3 +222,51 @@ LOOM_TEST_T(process_faults, terminate_and_kill_workers, 120) {
   }
   PT_END(s);
 }
+
+static int nap_us(loom_future *self, void *arg) {
+  long us = (long)arg;
+  usleep((useconds_t)us);
+  return loom_future_set_result(self, (void *)(us + 1), NULL);
+}
+
+/* Cancels racing with completions: every job ends with its own result or
+ * CANCELLED - a cancel never kills a job it was not aimed at. */
+LOOM_TEST_T(process_faults, cancel_storm, 240) {
+  pt_snap s = pt_begin();
+  loom_executor *ex;
+  LT_RC(loom_process_pool_create(&ex, &(loom_process_pool_options){.max_workers = 2}), 0);
+  enum { N = 300 };
+  loom_future *fs[N];
+  unsigned seed = 5;
+  for (long i = 0; i < N; i++)
+    LT_RC(loom_executor_submit(ex, nap_us, (void *)(long)(rand_r(&seed) % 3000), &fs[i]), 0);
+  int asked = 0;
+  for (int i = 0; i < N; i++) {
+    if (rand_r(&seed) % 2) continue;
+    usleep((useconds_t)(rand_r(&seed) % 2000));
+    loom_future_cancel(fs[i]);
+    asked++;
+  }
+  int ok = 0, cancelled = 0, broken = 0, wrong = 0, hung = 0;
+  for (int i = 0; i < N; i++) {
+    if (loom_future_wait(fs[i], 60) != 0) {
+      hung++;
+      continue;
+    }
+    void *v;
+    int rc = loom_future_result(fs[i], 0, &v);
+    if (rc == 0) ok++;
+    else if (rc == LOOM_ECANCELLED) cancelled++;
+    else broken++;
+    if (rc == LOOM_ECANCELLED && !loom_future_cancel_requested(fs[i])) wrong++;
+    loom_future_release(fs[i]);
+  }
+  loom_executor_destroy(ex);
+  int zombies = pt_children() - s.kids, fds = pt_fd_count() - s.fds;
+  printf("cancel-storm: tasks=%d cancels=%d ok=%d cancelled=%d broken=%d wrong=%d zombies=%d "
+         "fds%+d hung=%d\n", N, asked, ok, cancelled, broken, wrong, zombies, fds, hung);
+  LT_CHECK(broken == 0 && wrong == 0 && hung == 0 && ok + cancelled == N,
+           "broken %d wrong %d hung %d", broken, wrong, hung);
+  LT_CHECK(cancelled <= asked, "%d cancelled, %d asked", cancelled, asked);
+  PT_END(s);
+}

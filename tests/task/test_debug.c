@@ -84,6 +84,10 @@ __attribute__((noinline)) int dump_marker_wait(double s) {
 
 static int dumped(loom_future *self, void *arg) { return dump_marker_wait(50); }
 
+static int awaits_other(loom_future *self, void *arg) {
+  return loom_future_wait(arg, LOOM_FOREVER);
+}
+
 static int dumper(loom_future *self, void *arg) {
   char **out = arg;
   size_t len;
@@ -97,13 +101,16 @@ static int dumper(loom_future *self, void *arg) {
 LOOM_TEST(debug, dump_shows_names_states_and_stacks) {
   loom_loop *l = ts_loop(true);
   char *text = NULL;
-  loom_future *a, *d;
+  loom_future *a, *d, *w;
   LT_RC(loom_task_spawn(l, dumped, NULL, "napper", &a), 0);
+  LT_RC(loom_task_spawn(l, awaits_other, a, "follower", &w), 0);
   LT_RC(loom_task_spawn(l, dumper, &text, "inspector", &d), 0);
   LT_RC(loom_loop_run_until_complete(l, d), 0);
   assert_non_null(text);
   LT_CHECK(strstr(text, "task 'napper': suspended") != NULL, "%s", text);
-  LT_CHECK(strstr(text, "awaits: sleep") != NULL, "%s", text);
+  LT_CHECK(strstr(text, "awaits: sleep, ") != NULL, "%s", text);
+  LT_CHECK(strstr(text, "task 'follower': suspended\n  awaits: task 'napper', no deadline") != NULL,
+           "%s", text);
   LT_CHECK(strstr(text, "dump_marker_wait") != NULL, "%s", text);
   LT_CHECK(strstr(text, "task 'inspector': running") != NULL, "%s", text);
   free(text);
@@ -111,13 +118,16 @@ LOOM_TEST(debug, dump_shows_names_states_and_stacks) {
   char *buf = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&buf, &len);
-  assert_int_equal(loom_task_dump(l, f), 1);
+  assert_int_equal(loom_task_dump(l, f), 2);
   int frames = loom_task_print_stack(a, f);
   fclose(f);
   LT_CHECK(frames >= 3, "%d frames: %s", frames, buf);
   free(buf);
   loom_task_cancel(a, NULL);
   ts_until(l, a);
+  ts_until(l, w);
+  LT_RC(loom_future_result(w, 0, NULL), 0); /* its wait ended: a is done */
+  loom_future_release(w);
   loom_future_release(a);
   loom_future_release(d);
   loom_loop_destroy(l);

@@ -93,3 +93,18 @@ LOOM_TEST(run, faults_end_cleanly) {
   int n = loom_test_fault_sweep(run_under_fault, NULL, LOOM_FAULT_ALL, 400);
   LT_CHECK(n > 5, "only %d fault points were reached", n);
 }
+
+static int sleeps_an_hour(loom_future *self, void *arg) {
+  int rc = loom_sleep(3600);
+  return rc < 0 ? rc : loom_future_set_result(self, (void *)7, NULL);
+}
+
+LOOM_TEST(run, options_reach_the_loop) {
+  /* On the virtual clock an hour of sleep takes no real time. */
+  loom_loop_options o = {.virtual_clock = true};
+  void *v = NULL;
+  double t0 = loom_now();
+  LT_RC(loom_run_ex(sleeps_an_hour, NULL, &o, &v, NULL), 0);
+  assert_true(v == (void *)7);
+  LT_CHECK(loom_now() - t0 < 60, "the hour was virtual");
+}

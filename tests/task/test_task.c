@@ -374,3 +374,56 @@ LOOM_TEST_T(task, fault_sweep_spawn_run_close, 120) {
   print_message("    %d fault runs\n", fired);
   LT_CHECK(fired > 3, "only %d runs hit a fault", fired);
 }
+
+/* A task cannot await itself (asyncio raises RuntimeError): it would wait
+ * forever, so the wait fails at once. */
+static int await_self(loom_future *self, void *arg) {
+  int *rc = arg;
+  rc[0] = loom_future_wait(self, LOOM_FOREVER);
+  rc[1] = loom_future_result(self, 1.0, NULL);
+  return 0;
+}
+
+LOOM_TEST(task, awaiting_itself_is_refused) {
+  loom_loop *l = ts_loop(false);
+  int rc[2] = {0, 0};
+  loom_future *t = ts_run(l, await_self, rc, NULL);
+  LT_RC(rc[0], LOOM_EDEADLOCK);
+  LT_RC(rc[1], LOOM_EDEADLOCK);
+  loom_future_release(t);
+  loom_loop_destroy(l);
+}
+
+LOOM_TEST(task, describe_like_asyncio_repr) {
+  loom_loop *l = ts_loop(false);
+  char buf[160];
+  loom_future *ok, *bad, *cx;
+  LT_RC(loom_task_spawn(l, returns_value, (void *)21L, "ok", &ok), 0);
+  LT_RC(loom_task_spawn(l, fails_with_message, NULL, "bad", &bad), 0);
+  LT_RC(loom_task_spawn(l, returns_value, NULL, "cx", &cx), 0);
+  loom_task_cancel(cx, NULL);
+  int n = loom_task_describe(ok, buf, sizeof buf);
+  assert_string_equal(buf, "<Task pending name='ok' state=scheduled (not started)>");
+  assert_int_equal(n, (int)strlen(buf));
+  ts_until(l, ok);
+  ts_until(l, bad);
+  ts_until(l, cx);
+  loom_task_describe(ok, buf, sizeof buf);
+  assert_string_equal(buf, "<Task finished name='ok' result=0x2a>");
+  loom_task_describe(bad, buf, sizeof buf);
+  assert_string_equal(buf, "<Task finished name='bad' error=EINVAL 'bad input 7'>");
+  loom_task_describe(cx, buf, sizeof buf);
+  assert_string_equal(buf, "<Task cancelled name='cx'>");
+  char small[8];
+  LT_CHECK(loom_task_describe(ok, small, sizeof small) > 8, "length of the whole text");
+  assert_string_equal(small, "<Task f");
+  LT_RC(loom_future_error(bad, 0, NULL), LOOM_EINVAL); /* retrieved: no report */
+  loom_future *plain;
+  LT_RC(loom_future_create(&plain), 0);
+  LT_RC(loom_task_describe(plain, buf, sizeof buf), LOOM_EINVAL);
+  loom_future_release(plain);
+  loom_future_release(ok);
+  loom_future_release(bad);
+  loom_future_release(cx);
+  loom_loop_destroy(l);
+}

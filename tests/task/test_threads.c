@@ -230,3 +230,45 @@ LOOM_TEST(threads, await_thread_pool_jobs) {
   loom_loop_destroy(l);
   loom_executor_destroy(pool);
 }
+
+/* Spawning on a loop that another thread is driving is refused (the loop's
+ * structures belong to that thread); through call_soon_threadsafe it works. */
+typedef struct foreign {
+  loom_loop *l;
+  int direct_rc;
+  loom_future *spawned;
+} foreign;
+
+static int forty_two(loom_future *self, void *arg) {
+  return loom_future_set_result(self, (void *)42L, NULL);
+}
+
+static void spawn_cb(void *arg) {
+  foreign *f = arg;
+  loom_task_spawn(f->l, forty_two, NULL, "posted", &f->spawned);
+  loom_loop_stop(f->l);
+}
+
+static void *from_other_thread(void *arg) {
+  foreign *f = arg;
+  while (!loom_loop_is_running(f->l)) usleep(100);
+  f->direct_rc = loom_task_spawn(f->l, forty_two, NULL, NULL, NULL);
+  loom_call_soon_threadsafe(f->l, spawn_cb, f, NULL);
+  return NULL;
+}
+
+LOOM_TEST(threads, spawn_from_another_thread) {
+  foreign f = {ts_loop(false), 1, NULL};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, from_other_thread, &f), 0);
+  LT_RC(loom_loop_run_forever(f.l), 0);
+  pthread_join(th, NULL);
+  LT_RC(f.direct_rc, LOOM_EINVALIDSTATE);
+  assert_non_null(f.spawned);
+  ts_until(f.l, f.spawned);
+  void *v;
+  LT_RC(loom_future_result(f.spawned, 0, &v), 0);
+  assert_int_equal((long)v, 42);
+  loom_future_release(f.spawned);
+  loom_loop_destroy(f.l);
+}
