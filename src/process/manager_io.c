@@ -83,16 +83,7 @@ static ssize_t send_part(pworker *w, size_t end, int fd) {
   struct iovec iov = {.iov_base = w->out + w->out_pos, .iov_len = end - w->out_pos};
   char cbuf[CMSG_SPACE(sizeof(int))];
   struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-  if (fd >= 0) {
-    memset(cbuf, 0, sizeof cbuf);
-    mh.msg_control = cbuf;
-    mh.msg_controllen = sizeof cbuf;
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cm), &fd, sizeof fd);
-  }
+  if (fd >= 0) loom__msg_attach_fd(&mh, cbuf, sizeof cbuf, fd);
   ssize_t n;
   do {
     n = sendmsg(w->sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);

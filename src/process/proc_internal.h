@@ -122,6 +122,11 @@ __attribute__((noreturn)) void loom__proc_child_main(const char *spec);
 int loom__write_all(int fd, const void *buf, size_t len);
 /* sendmsg the whole buffer with `fd` attached (fd < 0: none). Blocking fd. */
 int loom__send_with_fd(int sock, const void *buf, size_t len, int fd);
+
+/* Attach `fd` as SCM_RIGHTS ancillary data to `mh`, using `cbuf` (at least
+ * CMSG_SPACE(sizeof(int)) bytes) as the control buffer. */
+struct msghdr;
+void loom__msg_attach_fd(struct msghdr *mh, char *cbuf, size_t cbuf_len, int fd);
 /* A memfd holding a copy of data.  Returns the fd or -errno. */
 int loom__memfd_from(const void *data, size_t len);
 /* Map a memfd of `len` bytes read-only (len 0: returns a static empty

@@ -23,18 +23,23 @@ int loom__write_all(int fd, const void *buf, size_t len) {
   return 0;
 }
 
-int loom__send_with_fd(int sock, const void *buf, size_t len, int fd) {
-  if (fd < 0) return loom__write_all(sock, buf, len);
-  char cbuf[CMSG_SPACE(sizeof(int))];
-  memset(cbuf, 0, sizeof cbuf);
-  struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
-  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                      .msg_controllen = sizeof cbuf};
-  struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+void loom__msg_attach_fd(struct msghdr *mh, char *cbuf, size_t cbuf_len, int fd) {
+  memset(cbuf, 0, cbuf_len);
+  mh->msg_control = cbuf;
+  mh->msg_controllen = cbuf_len;
+  struct cmsghdr *cm = CMSG_FIRSTHDR(mh);
   cm->cmsg_level = SOL_SOCKET;
   cm->cmsg_type = SCM_RIGHTS;
   cm->cmsg_len = CMSG_LEN(sizeof(int));
   memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+}
+
+int loom__send_with_fd(int sock, const void *buf, size_t len, int fd) {
+  if (fd < 0) return loom__write_all(sock, buf, len);
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+  loom__msg_attach_fd(&mh, cbuf, sizeof cbuf, fd);
   ssize_t n;
   do {
     n = sendmsg(sock, &mh, MSG_NOSIGNAL);
