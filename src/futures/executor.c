@@ -14,7 +14,9 @@ static int submit_job(loom_executor *ex, loom_fn fn, void *arg, size_t size,
   f->arg_size = size;
   f->producer = ex;
   f->producer_data = owned_bytes ? 1 : 0; /* bit 0: arg is an owned bytes copy */
-  loom_future_retain(f); /* one for the backend, one for the caller */
+  /* One reference for the backend, one for the caller.  Nobody else can
+   * see f yet, so a plain store replaces an atomic increment. */
+  atomic_store_explicit(&f->refs, 2, memory_order_relaxed);
   rc = ex->ops->submit(ex, f);
   if (rc < 0) {
     f->arg = NULL; /* the caller of submit_job frees its own copy */
