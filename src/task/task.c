@@ -198,6 +198,8 @@ static bool start(loom__task *t) {
   c->id = t->id;
   t->coro = c;
   t->started = true;
+  /* From here on wake-ups follow the park handshake (park.c). */
+  atomic_store_explicit(&t->pstate, LOOM__P_RUNNING, memory_order_release);
   return true;
 }
 
