@@ -55,7 +55,7 @@ struct loom_loop {
   uint64_t timer_seq;
 
   /* Clock: real = CLOCK_MONOTONIC + offset; virtual = vnow (jumps only). */
-  int64_t now;                  /* cached loop time, ns */
+  int64_t now;                  /* cached loop time, ns (timers only) */
   int64_t clock_offset;
   bool virtual_clock;
 
@@ -74,6 +74,11 @@ struct loom_loop {
   _Atomic bool ruc_done;        /* run_until_complete's future finished */
   _Atomic bool closed;          /* read by posting threads */
   bool destroying;
+
+  /* Poll skipping while work is ready (loop.c): iterations since the
+   * backend was last polled, and the coarse time the run of skips began. */
+  uint32_t polls_skipped;
+  int64_t skip_since;
 
   /* Stall detector. */
   int64_t slow_ns;              /* 0: off */
