@@ -228,12 +228,13 @@ static int start_helper(loom_subprocess *p, loom_fn fn, comm_job *j, loom_future
   return loom_task_spawn(p->loop, fn, j, "subprocess-io", f);
 }
 
-/* Wait for a helper; on our own failure cancel it and wait it out so its
- * job (on our stack) outlives it. */
+/* Wait for a helper; on our own failure cancel it first.  The wait has no
+ * bound of its own (the helper's I/O is bounded by the timeout, and a
+ * cancelled helper ends at once) because its job lives on our stack. */
 static int finish_helper(loom_future *f, int rc) {
   if (!f) return rc;
   if (rc < 0) loom_future_cancel(f);
-  int wrc = loom_future_wait(f, rc < 0 ? LOOM_FOREVER : LOOM_FOREVER);
+  int wrc = loom_future_wait(f, LOOM_FOREVER);
   int hrc = loom_future_result(f, 0, NULL);
   loom_future_release(f);
   if (rc < 0) return rc;
