@@ -18,5 +18,6 @@
 #include "loom/combinators.h"
 #include "loom/run.h"
 #include "loom/process.h"
+#include "loom/subprocess.h"
 
 #endif
