@@ -167,6 +167,8 @@ typedef struct tt {
   long value;
   _Atomic int ticks;
   _Atomic int saw_cancel;
+  _Atomic int job_started;
+  loom_future *task;
 } tt;
 
 static void tick(void *arg) {
@@ -208,6 +210,7 @@ LOOM_TEST(executor_bridge, to_thread_does_not_block_the_loop) {
 
 static int cancellable_job(loom_future *self, void *arg) {
   tt *c = arg;
+  atomic_store(&c->job_started, 1);
   for (int i = 0; i < 2000 && !loom_future_cancel_requested(self); i++) usleep(1000);
   atomic_store(&c->saw_cancel, loom_future_cancel_requested(self));
   return 0;
@@ -219,13 +222,22 @@ static int to_thread_cancel_fn(loom_future *self, void *arg) {
   return c->rc;
 }
 
-static void cancel_later(void *arg) { loom_task_cancel(arg, NULL); }
+/* Cancel the task once its job is running on the pool (a job cancelled
+ * while still queued never runs, so it could not see its token). */
+static void cancel_later(void *arg) {
+  tt *c = arg;
+  if (atomic_load(&c->job_started))
+    loom_task_cancel(c->task, NULL);
+  else
+    loom_call_later(c->l, 0.005, cancel_later, c, NULL);
+}
 
 LOOM_TEST(executor_bridge, cancel_sets_job_token) {
   tt c = {.l = ts_loop(false)};
   loom_future *t = NULL;
   LT_RC(loom_task_spawn(c.l, to_thread_cancel_fn, &c, "canceller", &t), 0);
-  LT_RC(loom_call_later(c.l, 0.02, cancel_later, t, NULL), 0);
+  c.task = t;
+  LT_RC(loom_call_later(c.l, 0.02, cancel_later, &c, NULL), 0);
   ts_until(c.l, t);
   LT_RC(c.rc, LOOM_ECANCELLED);
   assert_true(loom_future_cancelled(t));
