@@ -36,15 +36,17 @@ test:
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j$(JOBS) $(CTEST_ARGS)
 
-# ThreadSanitizer needs a narrower address space layout than this kernel's
-# default randomisation allows: run it with ASLR off (setarch -R).
+# ThreadSanitizer runs with ASLR off (setarch -R), which its memory layout
+# prefers on kernels with high mmap randomisation, and one test program at a
+# time (TSan slows everything ~10x; timing-sensitive multi-process tests are
+# steadier without a second TSan program competing for the two cores).
 test-tsan:
 	@$(DEPS) build test $(shell cat scripts/deps/test.groups 2>/dev/null)
 	cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=Debug -DLOOM_WERROR=ON \
 	  -DLOOM_SANITIZE=thread -DLOOM_BUILD_BENCH=OFF -DLOOM_BUILD_EXAMPLES=OFF >/dev/null
 	cmake --build build/tsan -j$(JOBS)
 	cd build/tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
-	  setarch -R ctest --output-on-failure -j$(JOBS) -LE "no-tsan|script" $(CTEST_ARGS)
+	  setarch -R ctest --output-on-failure -j1 -LE "no-tsan|script" $(CTEST_ARGS)
 
 bench:
 	@$(DEPS) build bench

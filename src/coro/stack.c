@@ -74,9 +74,15 @@ loom__guard_mode loom__stack_guard_mode(void) { return atomic_load(&guard_mode);
 void loom__stack_guard_mode_set(loom__guard_mode m) { atomic_store(&guard_mode, m); }
 
 static size_t page_size(void) {
-  static size_t ps;
-  if (!ps) ps = (size_t)sysconf(_SC_PAGESIZE);
-  return ps;
+  /* Racy first use from several loops' threads is fine: all store the same
+   * value; relaxed atomics make that benign race well-defined. */
+  static _Atomic size_t ps;
+  size_t v = atomic_load_explicit(&ps, memory_order_relaxed);
+  if (!v) {
+    v = (size_t)sysconf(_SC_PAGESIZE);
+    atomic_store_explicit(&ps, v, memory_order_relaxed);
+  }
+  return v;
 }
 
 static size_t round_pages(size_t n) {

@@ -5,6 +5,7 @@
 #include "core/internal.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <execinfo.h>
 #include <pthread.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -169,17 +171,58 @@ static int teardown(void **state) {
   return -1;
 }
 
+/* Run one test in a child process, so that no state a test leaves behind
+ * (a thread, a handler, a descriptor, a worker process) can affect the next
+ * one - the isolation Criterion gave, which cmocka does not.  The parent
+ * stays single-threaded, so fork is safe here, sanitizers included. */
+static int run_isolated(const char *prog, reg *r) {
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    struct CMUnitTest one = {r->name, run_one, setup, teardown, r};
+    /* exit, not _exit: LeakSanitizer checks at exit. */
+    exit(_cmocka_run_group_tests(prog, &one, 1, NULL, NULL) ? 1 : 0);
+  }
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
+  if (WIFSIGNALED(st)) fprintf(stderr, "%s: killed by signal %d\n", r->name, WTERMSIG(st));
+  return 1;
+}
+
+/* Usage: test-program [FILTER]   (LOOM_TEST_NOFORK=1 runs every test in
+ * this process, e.g. under a debugger). */
 int main(int argc, char **argv) {
   const char *filter = argc > 1 ? argv[1] : NULL;
-  struct CMUnitTest *list = calloc(ntests ? ntests : 1, sizeof *list);
-  size_t n = 0;
+  const char *prog = strrchr(argv[0], '/');
+  prog = prog ? prog + 1 : argv[0];
+  if (getenv("LOOM_TEST_NOFORK")) {
+    struct CMUnitTest *list = calloc(ntests ? ntests : 1, sizeof *list);
+    size_t n = 0;
+    for (size_t i = 0; i < ntests; i++) {
+      if (filter && !strstr(tests[i].name, filter)) continue;
+      list[n++] = (struct CMUnitTest){tests[i].name, run_one, setup, teardown, &tests[i]};
+    }
+    int failed = _cmocka_run_group_tests(prog, list, n, NULL, NULL);
+    free(list);
+    return failed ? 1 : 0;
+  }
+  size_t run = 0, failed = 0;
   for (size_t i = 0; i < ntests; i++) {
     if (filter && !strstr(tests[i].name, filter)) continue;
-    list[n++] = (struct CMUnitTest){tests[i].name, run_one, setup, teardown, &tests[i]};
+    run++;
+    if (run_isolated(prog, &tests[i])) {
+      failed++;
+      fprintf(stderr, "[  FAILED  ] %s\n", tests[i].name);
+    }
   }
-  const char *prog = strrchr(argv[0], '/');
-  int failed = _cmocka_run_group_tests(prog ? prog + 1 : argv[0], list, n, NULL, NULL);
-  free(list);
+  printf("[==========] %s: %zu test(s) run, each in its own process.\n", prog, run);
+  if (failed)
+    printf("[  FAILED  ] %zu test(s).\n", failed);
+  else
+    printf("[  PASSED  ] %zu test(s).\n", run);
   return failed ? 1 : 0;
 }
 
