@@ -8,17 +8,8 @@
 
 #include "loom_test.h"
 
-static int run_main(loom_fn fn, void *arg) {
-  loom_loop *loop;
-  LT_RC(loom_loop_create(&loop, NULL), 0);
-  loom_future *t;
-  LT_RC(loom_task_spawn(loop, fn, arg, "main", &t), 0);
-  LT_RC(loom_loop_run_until_complete(loop, t), 0);
-  int rc = loom_future_result(t, 0, NULL);
-  loom_future_release(t);
-  loom_loop_destroy(loop);
-  return rc;
-}
+/* The test body runs as the main task of a fresh loop (asyncio.run). */
+static int run_main(loom_fn fn, void *arg) { return loom_run(fn, arg, NULL, NULL); }
 
 /* A stream over one end of a socketpair; *peer gets the other (blocking). */
 static loom_stream *pair_stream(int *peer, const loom_stream_opts *o) {

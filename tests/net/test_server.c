@@ -15,17 +15,8 @@
 #include "net/server_impl.h"
 
 /* Run fn as the main task of a fresh loop; returns what it returned. */
-static int run_main(loom_fn fn, void *arg) {
-  loom_loop *loop;
-  LT_RC(loom_loop_create(&loop, NULL), 0);
-  loom_future *t;
-  LT_RC(loom_task_spawn(loop, fn, arg, "main", &t), 0);
-  LT_RC(loom_loop_run_until_complete(loop, t), 0);
-  int rc = loom_future_result(t, 0, NULL);
-  loom_future_release(t);
-  loom_loop_destroy(loop);
-  return rc;
-}
+/* The test body runs as the main task of a fresh loop (asyncio.run). */
+static int run_main(loom_fn fn, void *arg) { return loom_run(fn, arg, NULL, NULL); }
 
 /* The echo handler: lines back until EOF, then a goodbye (half-close). */
 static int echo_handler(loom_stream *s, void *arg) {
