@@ -31,6 +31,11 @@ struct loom_stream {
   int rerr;               /* sticky receive error (-errno), 0 if none */
   int werr;               /* sticky send error: every later write gets it */
   loom__waiter *reader;   /* the one task waiting to read, or NULL */
+  void *dbuf;             /* a waiting loom_stream_read's own buffer, or NULL: */
+  size_t dcap;            /*   the transport receives straight into it */
+  size_t dgot;            /*   (no copy, no read buffer) and sets dgot */
+  size_t rchunk;          /* recv size into the read buffer: grows while
+                             recvs fill it, so idle connections stay small */
   loom__swlist drainers;  /* tasks waiting for the write buffer to drain */
   loom__swlist closers;   /* tasks in wait_closed */
   bool reading;           /* the fd's reader is registered */

@@ -11,8 +11,12 @@
 #include "stream_impl.h"
 
 /* Wait until the transport brought data, end of stream or an error.
- * Returns 0 (try again) or why not. */
-static int wait_data(loom_stream *s, int64_t deadline) {
+ * dbuf (may be NULL) offers the transport the caller's own buffer: when the
+ * read buffer is empty it receives into it, and *dgot says how much.
+ * Returns 0 (data in dbuf if *dgot, else try again) or why not. */
+static int wait_data(loom_stream *s, int64_t deadline, void *dbuf, size_t dcap,
+                     size_t *dgot) {
+  *dgot = 0;
   if (s->rerr) return s->rerr;
   if (s->fd < 0) return LOOM_ECLOSED;
   if (s->reader) return LOOM_EBUSY; /* asyncio: "already waiting for data" */
@@ -20,9 +24,14 @@ static int wait_data(loom_stream *s, int64_t deadline) {
   loom__waiter w;
   loom__waiter_init(&w);
   s->reader = &w;
+  s->dbuf = dbuf;
+  s->dcap = dcap;
+  s->dgot = 0;
   loom__stream_sync_reading(s);
   int reason = s->rerr ? s->rerr : loom__waiter_park(&w, deadline);
   s->reader = NULL;
+  s->dbuf = NULL;
+  if (reason == 0) *dgot = s->dgot; /* only a won fire (reason 0) fills it */
   return reason;
 }
 
@@ -39,8 +48,10 @@ ssize_t loom_stream_read(loom_stream *s, void *buf, size_t n, double timeout) {
       taken(s);
       return k;
     }
-    int rc = wait_data(s, deadline);
+    size_t got;
+    int rc = wait_data(s, deadline, buf, n, &got);
     if (rc) return rc;
+    if (got) return (ssize_t)got; /* received straight into buf */
   }
 }
 
@@ -54,7 +65,8 @@ int loom_stream_read_all(loom_stream *s, size_t max, void **data, size_t *len,
       taken(s);
       return rc;
     }
-    rc = wait_data(s, deadline);
+    size_t none;
+    rc = wait_data(s, deadline, NULL, 0, &none);
     if (rc) return rc;
   }
 }
@@ -72,7 +84,8 @@ int loom_stream_readexactly(loom_stream *s, void *buf, size_t n, size_t *got,
       taken(s);
       return rc;
     }
-    rc = wait_data(s, deadline);
+    size_t none;
+    rc = wait_data(s, deadline, NULL, 0, &none);
     if (rc) return rc;
   }
 }
@@ -90,7 +103,8 @@ int loom_stream_readuntil(loom_stream *s, const void *sep, size_t seplen, void *
       taken(s);
       return rc;
     }
-    rc = wait_data(s, deadline);
+    size_t none;
+    rc = wait_data(s, deadline, NULL, 0, &none);
     if (rc) return rc;
   }
 }
@@ -104,7 +118,8 @@ ssize_t loom_stream_readline(loom_stream *s, void *buf, size_t cap, double timeo
       taken(s);
       return k;
     }
-    int rc = wait_data(s, deadline);
+    size_t none;
+    int rc = wait_data(s, deadline, NULL, 0, &none);
     if (rc) return rc;
   }
 }
