@@ -154,7 +154,7 @@ static int resolve(const char *host, int port, const loom_stream_opts *o, int64_
 }
 
 static int finish(int fd, const loom_stream_opts *o, loom_stream **out) {
-  int rc = loom_stream_from_fd(fd, o, out);
+  int rc = loom__stream_from_sock(fd, o, out);
   if (rc < 0) close(fd);
   return rc;
 }

@@ -24,6 +24,12 @@ struct loom_stream_opts;
 int loom__net_connect_list(const struct loom_addrlist *l, const struct loom_stream_opts *o,
                            int64_t deadline, int *fd);
 
+/* loom_stream_from_fd for a descriptor known to be a non-blocking socket
+ * (accepted with SOCK_NONBLOCK, or from loom_socket): no probing, two
+ * system calls fewer per connection.  Same returns. */
+struct loom_stream;
+int loom__stream_from_sock(int fd, const struct loom_stream_opts *opts, struct loom_stream **out);
+
 /* Resolve on a detached thread of its own (numeric input inline), for
  * callers that gave no loom_resolver.  Same contract as loom_resolve. */
 struct loom_resolve_opts;

@@ -60,7 +60,7 @@ static int conn_main(loom_future *self, void *arg) {
 /* Hand an accepted socket to a new handler task. */
 static void start_conn(loom_server *srv, int fd) {
   loom__conn *c = loom__calloc(1, sizeof *c);
-  int rc = c ? loom_stream_from_fd(fd, &srv->sopts, &c->s) : LOOM_ENOMEM;
+  int rc = c ? loom__stream_from_sock(fd, &srv->sopts, &c->s) : LOOM_ENOMEM;
   if (rc == 0) rc = loom_task_spawn(srv->loop, conn_main, c, NULL, &c->task);
   if (rc < 0) { /* out of memory: drop this connection, keep serving */
     if (c && c->s) loom_stream_destroy(c->s);

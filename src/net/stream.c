@@ -199,7 +199,25 @@ static void set_writing(loom_stream *s, bool want) {
 
 /* ---- life cycle -------------------------------------------------------------- */
 
-int loom_stream_from_fd(int fd, const loom_stream_opts *opts, loom_stream **out) {
+/* Make s->fd a non-blocking socket or pipe with the options' TCP_NODELAY;
+ * `probe` false when the caller knows it is a non-blocking socket already
+ * (accepted or created by loom: two system calls saved per connection). */
+static void setup_fd(loom_stream *s, const loom_stream_opts *o, bool probe) {
+  s->sock = true;
+  if (probe) {
+    int type;
+    socklen_t tlen = sizeof type;
+    s->sock = getsockopt(s->fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == 0;
+    int fl = fcntl(s->fd, F_GETFL);
+    if (fl >= 0 && !(fl & O_NONBLOCK)) fcntl(s->fd, F_SETFL, fl | O_NONBLOCK);
+  }
+  if (s->sock && !o->no_nodelay) { /* fails harmlessly on Unix sockets */
+    int one = 1;
+    setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+}
+
+static int stream_new(int fd, const loom_stream_opts *opts, bool probe, loom_stream **out) {
   if (out) *out = NULL;
   if (fd < 0 || !out) return LOOM_EINVAL;
   loom_loop *loop = loom__loop_current();
@@ -215,15 +233,7 @@ int loom_stream_from_fd(int fd, const loom_stream_opts *opts, loom_stream **out)
     loom__free(s);
     return LOOM_EINVAL;
   }
-  int type;
-  socklen_t tlen = sizeof type;
-  s->sock = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == 0;
-  int fl = fcntl(fd, F_GETFL);
-  if (fl >= 0 && !(fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-  if (s->sock && !o.no_nodelay) { /* fails harmlessly on Unix sockets */
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  }
+  setup_fd(s, &o, probe);
   loom__live_inc(LOOM_LIVE_OTHER);
   loom__stream_sync_reading(s);
   if (s->rerr) {
@@ -235,6 +245,14 @@ int loom_stream_from_fd(int fd, const loom_stream_opts *opts, loom_stream **out)
   }
   *out = s;
   return 0;
+}
+
+int loom_stream_from_fd(int fd, const loom_stream_opts *opts, loom_stream **out) {
+  return stream_new(fd, opts, true, out);
+}
+
+int loom__stream_from_sock(int fd, const loom_stream_opts *opts, loom_stream **out) {
+  return stream_new(fd, opts, false, out);
 }
 
 void loom__stream_close_now(loom_stream *s, int err) {
