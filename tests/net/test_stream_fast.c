@@ -1,7 +1,8 @@
 /* test_stream_fast.c - the stream's fast paths, white-box: a read that
  * lands straight in the caller's buffer (no read buffer is ever allocated),
  * order kept when bytes are already buffered, a short direct read, a timed
- * out read that loses nothing; a write that completes directly (nothing
+ * out read that loses nothing, a reset and an EOF reaching a waiting
+ * reader; a write that completes directly (nothing
  * queued, no writer registered) versus one that queues after a partial
  * send, EAGAIN in the middle of a message, a peer reset during the direct
  * write; and the read buffer's recv size staying small for small messages
@@ -236,5 +237,50 @@ LOOM_TEST(stream_fast, read_buffer_grows_only_for_bulk) {
   free(big);
   free(in);
   pair_close(&p);
+  nh_leave(loop);
+}
+
+/* A TCP pair on loopback: *peer is the accepted end (blocking). */
+static loom_stream *tcp_pair(int *peer) {
+  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  loom_addr a;
+  LT_RC(loom_addr_ip(&a, "127.0.0.1", 0), 0);
+  assert_int_equal(bind(lfd, &a.u.sa, a.len), 0);
+  assert_int_equal(listen(lfd, 1), 0);
+  a.len = sizeof a.u;
+  getsockname(lfd, &a.u.sa, &a.len);
+  int c = socket(AF_INET, SOCK_STREAM, 0);
+  assert_int_equal(connect(c, &a.u.sa, a.len), 0);
+  *peer = accept(lfd, NULL, NULL);
+  assert_true(*peer >= 0);
+  close(lfd);
+  loom_stream *s;
+  LT_RC(loom_stream_from_fd(c, NULL, &s), 0);
+  return s;
+}
+
+static void reset_peer(void *arg) {
+  int fd = *(int *)arg;
+  struct linger lg = {1, 0}; /* close with linger 0: RST */
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  close(fd);
+}
+
+static void close_peer(void *arg) { close(*(int *)arg); }
+
+LOOM_TEST(stream_fast, reset_and_eof_reach_a_waiting_reader) {
+  loom_loop *loop = nh_enter();
+  char buf[64];
+  int peer;
+  loom_stream *s = tcp_pair(&peer);
+  LT_RC(loom_call_later(loop, 0.01, reset_peer, &peer, NULL), 0);
+  ssize_t k = loom_stream_read(s, buf, sizeof buf, 5.0);
+  LT_CHECK(k == LOOM_ECONNRESET, "a read waiting across a reset got %zd", k);
+  loom_stream_destroy(s);
+  s = tcp_pair(&peer);
+  LT_RC(loom_call_later(loop, 0.01, close_peer, &peer, NULL), 0);
+  assert_int_equal(loom_stream_read(s, buf, sizeof buf, 5.0), 0); /* EOF */
+  assert_true(loom_stream_at_eof(s));
+  loom_stream_destroy(s);
   nh_leave(loop);
 }
