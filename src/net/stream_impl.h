@@ -48,6 +48,18 @@ struct loom_stream {
   loom__timer linger;     /* bounds how long finish() waits to flush */
 };
 
+/* A call's deadline, computed from its timeout only when it first waits
+ * (a call that never waits never reads the clock). */
+typedef struct loom__lazy_deadline {
+  double timeout;
+  int64_t deadline; /* INT64_MIN until computed */
+} loom__lazy_deadline;
+#define LOOM__LAZY_DEADLINE(t) ((loom__lazy_deadline){(t), INT64_MIN})
+static inline int64_t loom__lazy_deadline_get(loom__lazy_deadline *d) {
+  if (d->deadline == INT64_MIN) d->deadline = loom_deadline(d->timeout);
+  return d->deadline;
+}
+
 /* Wait on a list until fired, deadline or cancel.  Returns the reason. */
 int loom__swait_park(loom__swlist *l, int64_t deadline);
 /* Fire every waiter of a list with reason 0. */

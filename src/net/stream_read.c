@@ -13,8 +13,10 @@
 /* Wait until the transport brought data, end of stream or an error.
  * dbuf (may be NULL) offers the transport the caller's own buffer: when the
  * read buffer is empty it receives into it, and *dgot says how much.
+ * The deadline is computed at the first wait: a read that finds its data
+ * buffered never reads the clock.
  * Returns 0 (data in dbuf if *dgot, else try again) or why not. */
-static int wait_data(loom_stream *s, int64_t deadline, void *dbuf, size_t dcap,
+static int wait_data(loom_stream *s, loom__lazy_deadline *dl, void *dbuf, size_t dcap,
                      size_t *dgot) {
   *dgot = 0;
   if (s->rerr) return s->rerr;
@@ -28,7 +30,7 @@ static int wait_data(loom_stream *s, int64_t deadline, void *dbuf, size_t dcap,
   s->dcap = dcap;
   s->dgot = 0;
   loom__stream_sync_reading(s);
-  int reason = s->rerr ? s->rerr : loom__waiter_park(&w, deadline);
+  int reason = s->rerr ? s->rerr : loom__waiter_park(&w, loom__lazy_deadline_get(dl));
   s->reader = NULL;
   s->dbuf = NULL;
   if (reason == 0) *dgot = s->dgot; /* only a won fire (reason 0) fills it */
@@ -41,7 +43,7 @@ static void taken(loom_stream *s) { loom__stream_sync_reading(s); }
 ssize_t loom_stream_read(loom_stream *s, void *buf, size_t n, double timeout) {
   if (!s || (!buf && n)) return LOOM_EINVAL;
   if (n == 0) return 0;
-  int64_t deadline = loom_deadline(timeout);
+  loom__lazy_deadline dl = LOOM__LAZY_DEADLINE(timeout);
   for (;;) {
     ssize_t k = loom__rbuf_read(&s->rb, buf, n);
     if (k != LOOM_EAGAIN) {
@@ -49,7 +51,7 @@ ssize_t loom_stream_read(loom_stream *s, void *buf, size_t n, double timeout) {
       return k;
     }
     size_t got;
-    int rc = wait_data(s, deadline, buf, n, &got);
+    int rc = wait_data(s, &dl, buf, n, &got);
     if (rc) return rc;
     if (got) return (ssize_t)got; /* received straight into buf */
   }
@@ -58,7 +60,7 @@ ssize_t loom_stream_read(loom_stream *s, void *buf, size_t n, double timeout) {
 int loom_stream_read_all(loom_stream *s, size_t max, void **data, size_t *len,
                          double timeout) {
   if (!s || !data || !len) return LOOM_EINVAL;
-  int64_t deadline = loom_deadline(timeout);
+  loom__lazy_deadline dl = LOOM__LAZY_DEADLINE(timeout);
   for (;;) {
     int rc = loom__rbuf_read_all(&s->rb, max, data, len);
     if (rc != LOOM_EAGAIN) {
@@ -66,7 +68,7 @@ int loom_stream_read_all(loom_stream *s, size_t max, void **data, size_t *len,
       return rc;
     }
     size_t none;
-    rc = wait_data(s, deadline, NULL, 0, &none);
+    rc = wait_data(s, &dl, NULL, 0, &none);
     if (rc) return rc;
   }
 }
@@ -77,7 +79,7 @@ int loom_stream_readexactly(loom_stream *s, void *buf, size_t n, size_t *got,
   if (!got) got = &dummy;
   *got = 0;
   if (!s || (!buf && n)) return LOOM_EINVAL;
-  int64_t deadline = loom_deadline(timeout);
+  loom__lazy_deadline dl = LOOM__LAZY_DEADLINE(timeout);
   for (;;) {
     int rc = loom__rbuf_readexactly(&s->rb, buf, n, got);
     if (rc != LOOM_EAGAIN) {
@@ -85,7 +87,7 @@ int loom_stream_readexactly(loom_stream *s, void *buf, size_t n, size_t *got,
       return rc;
     }
     size_t none;
-    rc = wait_data(s, deadline, NULL, 0, &none);
+    rc = wait_data(s, &dl, NULL, 0, &none);
     if (rc) return rc;
   }
 }
@@ -96,7 +98,7 @@ int loom_stream_readuntil(loom_stream *s, const void *sep, size_t seplen, void *
   if (!got) got = &dummy;
   *got = 0;
   if (!s || !sep || !seplen || (!buf && cap)) return LOOM_EINVAL;
-  int64_t deadline = loom_deadline(timeout);
+  loom__lazy_deadline dl = LOOM__LAZY_DEADLINE(timeout);
   for (;;) {
     int rc = loom__rbuf_readuntil(&s->rb, sep, seplen, buf, cap, got);
     if (rc != LOOM_EAGAIN) {
@@ -104,14 +106,14 @@ int loom_stream_readuntil(loom_stream *s, const void *sep, size_t seplen, void *
       return rc;
     }
     size_t none;
-    rc = wait_data(s, deadline, NULL, 0, &none);
+    rc = wait_data(s, &dl, NULL, 0, &none);
     if (rc) return rc;
   }
 }
 
 ssize_t loom_stream_readline(loom_stream *s, void *buf, size_t cap, double timeout) {
   if (!s || (!buf && cap)) return LOOM_EINVAL;
-  int64_t deadline = loom_deadline(timeout);
+  loom__lazy_deadline dl = LOOM__LAZY_DEADLINE(timeout);
   for (;;) {
     ssize_t k = loom__rbuf_readline(&s->rb, buf, cap);
     if (k != LOOM_EAGAIN) {
@@ -119,7 +121,7 @@ ssize_t loom_stream_readline(loom_stream *s, void *buf, size_t cap, double timeo
       return k;
     }
     size_t none;
-    int rc = wait_data(s, deadline, NULL, 0, &none);
+    int rc = wait_data(s, &dl, NULL, 0, &none);
     if (rc) return rc;
   }
 }

@@ -64,12 +64,13 @@ static int put(loom_stream *s, const struct iovec *iov, int cnt) {
 }
 
 /* Wait while the buffer is paused. Returns 0 or why not. */
-static int wait_room(loom_stream *s, int64_t deadline) {
+static int wait_room(loom_stream *s, double timeout) {
+  loom__lazy_deadline dl = LOOM__LAZY_DEADLINE(timeout);
   while (loom__wbuf_paused(&s->wb)) {
     int rc = writable_state(s);
     if (rc) return rc;
     if (!loom__in_task()) return LOOM_ENOTASK;
-    rc = loom__swait_park(&s->drainers, deadline);
+    rc = loom__swait_park(&s->drainers, loom__lazy_deadline_get(&dl));
     if (rc) return rc;
   }
   return writable_state(s);
@@ -78,7 +79,7 @@ static int wait_room(loom_stream *s, int64_t deadline) {
 int loom_stream_writev(loom_stream *s, const struct iovec *iov, int iovcnt,
                        double timeout) {
   if (!s || iovcnt < 0 || (iovcnt && !iov)) return LOOM_EINVAL;
-  int rc = wait_room(s, loom_deadline(timeout));
+  int rc = wait_room(s, timeout);
   if (rc) return rc;
   return iovcnt ? put(s, iov, iovcnt) : 0;
 }
