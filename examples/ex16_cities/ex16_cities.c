@@ -2,7 +2,7 @@
  * concurrently from a local JSON endpoint (MISSION.md §5, example 16).
  *
  *     ex16_cities [--delay 0.2] [--url http://127.0.0.1:PORT] [--timeout 10]
- *     ex16_cities --serve [--port 8016]
+ *     ex16_cities --serve [--port 8016]     (0: a free port, printed)
  *
  * Without --url it starts the endpoint (GET /city/<name>?delay=S, cities.c,
  * on examples/common/http_server) on a free loopback port in a thread of its
@@ -54,35 +54,40 @@ typedef struct endpoint {
 
 static int serve_task(loom_future *self, void *arg) { return http_server_serve_forever(arg); }
 
+/* Until SIGINT/SIGTERM (--serve; the watch exists before the port is
+ * announced, so no signal sent after that is lost) or the stop event. */
+static int wait_for_stop(endpoint *ep, loom_signal_watch *watch, http_server *srv) {
+  if (!watch) return loom_event_wait(ep->stop, LOOM_FOREVER); /* set by main */
+  printf("endpoint: serving on 127.0.0.1:%d (GET /city/<name>?delay=S)\n", ep->port);
+  fflush(stdout);
+  int signo = 0;
+  int rc = loom_signal_watch_wait(watch, LOOM_FOREVER, &signo);
+  printf("endpoint: %s, %llu requests served\n", signo == SIGINT ? "SIGINT" : "SIGTERM",
+         (unsigned long long)http_server_requests(srv));
+  return rc;
+}
+
 static int endpoint_main(loom_future *self, void *arg) {
   endpoint *ep = arg;
-  http_server *srv;
+  static const int sigs[] = {SIGINT, SIGTERM};
+  loom_signal_watch *watch = NULL;
+  http_server *srv = NULL;
   http_server_opts o = {.port = ep->port};
-  int rc = http_server_create(&o, &srv);
+  int rc = ep->serve_only ? loom_signal_watch_create(NULL, sigs, 2, &watch) : 0;
+  if (rc == 0) rc = http_server_create(&o, &srv);
   if (rc == 0) rc = cities_routes(srv);
   if (rc == 0) rc = http_server_start(srv);
   ep->rc = rc;
   ep->port = rc ? -1 : http_server_port(srv);
   loom_event_set(ep->ready);
-  if (rc) {
-    http_server_destroy(srv);
-    return rc;
-  }
-  loom_future *server;
-  loom_task_spawn(loom_task_loop(self), serve_task, srv, "serve", &server);
-  if (ep->serve_only) {
-    static const int sigs[] = {SIGINT, SIGTERM};
-    int signo = 0;
-    rc = loom_signal_wait(sigs, 2, LOOM_FOREVER, &signo);
-    printf("endpoint: %s, %llu requests served\n", signo == SIGINT ? "SIGINT" : "SIGTERM",
-           (unsigned long long)http_server_requests(srv));
-  } else {
-    rc = loom_event_wait(ep->stop, LOOM_FOREVER); /* set by the main thread */
-  }
+  loom_future *server = NULL;
+  if (rc == 0) rc = loom_task_spawn(loom_task_loop(self), serve_task, srv, "serve", &server);
+  if (rc == 0) rc = wait_for_stop(ep, watch, srv);
   http_server_close(srv, 5.0);
-  loom_future_wait(server, 5.0);
+  if (server) loom_future_wait(server, 5.0);
   loom_future_release(server);
   http_server_destroy(srv);
+  loom_signal_watch_destroy(watch);
   return rc;
 }
 
@@ -295,11 +300,9 @@ static int parse_args(int argc, char **argv, opts *o, bool *serve) {
 }
 
 static int serve_only(opts *o) {
-  endpoint ep = {.port = o->port ? o->port : 8016, .serve_only = true};
+  endpoint ep = {.port = o->port >= 0 ? o->port : 8016, .serve_only = true};
   loom_event_create(&ep.ready);
   loom_event_create(&ep.stop);
-  printf("endpoint: serving on 127.0.0.1:%d (GET /city/<name>?delay=S)\n", ep.port);
-  fflush(stdout);
   int rc = loom_run(endpoint_main, &ep, NULL, NULL);
   if (ep.rc < 0) fprintf(stderr, "endpoint: cannot listen: %s\n", loom_strerror(ep.rc));
   loom_event_destroy(ep.ready);
@@ -323,7 +326,7 @@ static int fetch_all(opts *o) {
 }
 
 int main(int argc, char **argv) {
-  opts o = {.delay = 0.2, .timeout = 10.0};
+  opts o = {.delay = 0.2, .timeout = 10.0, .port = -1};
   bool serve = false;
   if (parse_args(argc, argv, &o, &serve) < 0) {
     fprintf(stderr, "usage: ex16_cities [--delay S] [--url BASE] [--timeout S]\n"
