@@ -133,13 +133,16 @@ static void on_timeout(void *arg) {
   act(cl, CURL_SOCKET_TIMEOUT, 0);
 }
 
+static void timer_stop(curl_loop *cl) {
+  if (!cl->timer) return;
+  loom_handle_cancel(cl->timer);
+  loom_handle_release(cl->timer);
+  cl->timer = NULL;
+}
+
 static int on_timer(CURLM *multi, long timeout_ms, void *userp) {
   curl_loop *cl = userp;
-  if (cl->timer) {
-    loom_handle_cancel(cl->timer);
-    loom_handle_release(cl->timer);
-    cl->timer = NULL;
-  }
+  timer_stop(cl);
   if (timeout_ms < 0) return 0;
   return loom_call_later(cl->loop, (double)timeout_ms / 1000.0, on_timeout, cl, &cl->timer)
              ? -1 : 0;
@@ -274,16 +277,11 @@ int curl_loop_active(const curl_loop *cl) { return cl ? cl->active : 0; }
 
 void curl_loop_destroy(curl_loop *cl) {
   if (!cl) return;
-  while (cl->xfers) loom_future_cancel(cl->xfers->f); /* on_future_done frees it */
-  if (cl->timer) {
-    loom_handle_cancel(cl->timer);
-    loom_handle_release(cl->timer);
-    cl->timer = NULL;
+  while (cl->xfers) {
+    xfer *x = cl->xfers;
+    if (!loom_future_cancel(x->f)) xfer_free(x); /* else on_future_done freed it */
   }
   curl_multi_cleanup(cl->multi);
-  if (cl->timer) {
-    loom_handle_cancel(cl->timer);
-    loom_handle_release(cl->timer);
-  }
+  timer_stop(cl); /* last, as cleanup may still call on_timer */
   free(cl);
 }
