@@ -307,3 +307,44 @@ LOOM_TEST(http_server, query_and_response_helpers) {
   LT_RC(http_server_serve_forever(srv), LOOM_EINVALIDSTATE);
   http_server_destroy(srv);
 }
+
+/* ---- fault sweep: every loom allocation and syscall of a whole exchange ---------- */
+
+static int fault_client(int port) {
+  loom_stream *s;
+  int rc = loom_open_connection("127.0.0.1", port, NULL, 5.0, &s);
+  if (rc < 0) return rc;
+  const char *req = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nok";
+  rc = loom_stream_write(s, req, strlen(req), 5.0);
+  char head[1024];
+  size_t got = 0;
+  if (rc == 0) rc = loom_stream_readuntil(s, "\r\n\r\n", 4, head, sizeof head, &got, 5.0);
+  if (rc == 0 && strncmp(head, "HTTP/1.1 200 ", 13) != 0) rc = LOOM_EFAILED;
+  loom_stream_destroy(s);
+  return rc;
+}
+
+static int fault_main(loom_future *self, void *arg) {
+  http_server *srv;
+  int rc = http_server_create(NULL, &srv);
+  if (rc < 0) return rc;
+  rc = http_server_route(srv, "POST", "/echo", echo_handler, NULL);
+  if (rc == 0) rc = http_server_start(srv);
+  loom_future *t = NULL;
+  if (rc == 0) rc = loom_task_spawn(loom_task_loop(self), serve, srv, "serve", &t);
+  if (rc == 0) rc = fault_client(http_server_port(srv));
+  http_server_close(srv, 5.0);
+  if (t) loom_future_wait(t, 5.0);
+  loom_future_release(t);
+  http_server_destroy(srv);
+  return rc;
+}
+
+static int fault_exchange(void *arg) { return loom_run(fault_main, NULL, NULL, NULL); }
+
+LOOM_TEST(http_server, fault_sweep_exchange) {
+  int fired = loom_test_fault_sweep(fault_exchange, NULL, ~0u, 400);
+  print_message("faults fired in %d runs\n", fired);
+  LT_CHECK(fired > 10, "faults fired in %d runs", fired);
+  LT_RC(fault_exchange(NULL), 0); /* and the clean run still works */
+}
