@@ -73,8 +73,11 @@ static void maybe_uninstall(loom_loop *loop, int signum) {
   loop->sig_count--;
 }
 
-/* Make loop the owner of signum (sig_mu held). */
+/* Make loop the owner of signum (sig_mu held).  `closed` is set before
+ * loom__signals_fini takes sig_mu, so checking it here means a registration
+ * racing with close is either cleaned up by fini or refused. */
 static int own(loom_loop *loop, int signum) {
+  if (atomic_load(&loop->closed)) return LOOM_ECLOSED;
   if (sig_owner[signum] == loop) return 0;
   if (sig_owner[signum]) return LOOM_EBUSY;
   int rc = sigs_alloc(loop);

@@ -272,6 +272,9 @@ LOOM_TEST(signal_watch, plain_thread_waiter_and_closed_loop) {
   int s = -1;
   LT_RC(loom_signal_watch_wait(c.w, 1.0, &s), LOOM_ECLOSED);
   LT_RC(loom_signal_watch_destroy(c.w), 0);
+  loom_signal_watch *late = NULL;
+  LT_RC(loom_signal_watch_create(l, USR12, 2, &late), LOOM_ECLOSED);
+  assert_null(late);
   loom_loop_destroy(l);
   /* The disposition was restored: the loop no longer owns SIGUSR1. */
   loom_loop *l2 = ts_loop(false);
