@@ -268,7 +268,16 @@ LOOM_TEST(signal_watch, plain_thread_waiter_and_closed_loop) {
   assert_int_equal(t.c.signo, SIGUSR2);
   loom_future_release(t.done);
   ctx c = t.c;
+  /* A thread still waiting when the loop closes is woken with ECLOSED
+   * (parked by then or not, it gets the same answer). */
+  tw t2 = {.c = {.w = c.w}};
+  LT_RC(loom_future_create(&t2.done), 0);
+  assert_int_equal(pthread_create(&th, NULL, thread_waiter, &t2), 0);
+  usleep(50000);
   LT_RC(loom_loop_close(l), 0);
+  pthread_join(th, NULL);
+  LT_RC(t2.c.rc, LOOM_ECLOSED);
+  loom_future_release(t2.done);
   int s = -1;
   LT_RC(loom_signal_watch_wait(c.w, 1.0, &s), LOOM_ECLOSED);
   LT_RC(loom_signal_watch_destroy(c.w), 0);
