@@ -75,12 +75,18 @@ int http_server_route(http_server *s, const char *method, const char *prefix,
 
 /* ---- one request ----------------------------------------------------------- */
 
+/* HEAD is served by the GET route (the reply then goes without its body). */
+static bool method_matches(const route *r, const char *method) {
+  if (!r->method || strcmp(r->method, method) == 0) return true;
+  return strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0;
+}
+
 static const route *find_route(const http_server *s, const http_request *req, bool *wrong_method) {
   *wrong_method = false;
   for (int i = 0; i < s->nroutes; i++) {
     const route *r = &s->routes[i];
     if (strncmp(req->path, r->prefix, strlen(r->prefix)) != 0) continue;
-    if (!r->method || strcmp(r->method, req->method) == 0) return r;
+    if (method_matches(r, req->method)) return r;
     *wrong_method = true;
   }
   return NULL;
@@ -105,12 +111,13 @@ static void dispatch(http_server *s, const http_request *req, http_response *res
     http_response_json(res, 500, "{\"error\": \"the handler set no reply\"}");
 }
 
-static int send_reply(loom_stream *st, const http_response *res, bool keep_alive, double tmo) {
+static int send_reply(loom_stream *st, const http_response *res, bool keep_alive,
+                      bool head_only, double tmo) {
   char head[8192];
   int n = http_response_head(res, keep_alive, head, sizeof head);
   if (n < 0) return n;
   struct iovec iov[2] = {{head, (size_t)n}, {res->body, res->body_len}};
-  return loom_stream_writev(st, iov, res->body_len ? 2 : 1, tmo);
+  return loom_stream_writev(st, iov, res->body_len && !head_only ? 2 : 1, tmo);
 }
 
 static int send_error(loom_stream *st, http_server *s, int status) {
@@ -119,7 +126,7 @@ static int send_error(loom_stream *st, http_server *s, int status) {
                      : status == 413 ? "request body too large"
                                      : "malformed request";
   int rc = http_response_json(&res, status, "{\"error\": \"%s\"}", what);
-  if (rc == 0) rc = send_reply(st, &res, false, 10.0);
+  if (rc == 0) rc = send_reply(st, &res, false, false, 10.0);
   http_response_reset(&res);
   s->requests++;
   return rc;
@@ -147,7 +154,7 @@ static int answer(http_server *s, loom_stream *st, http_reqbuf *rb) {
   dispatch(s, &req, &res);
   if (res.status) {
     log_request(s, &req, res.status);
-    rc = send_reply(st, &res, req.keep_alive, 30.0);
+    rc = send_reply(st, &res, req.keep_alive, strcmp(req.method, "HEAD") == 0, 30.0);
     s->requests++;
   } else {
     rc = LOOM_ECANCELLED;

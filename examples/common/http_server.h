@@ -9,7 +9,8 @@
  * loop.  Limits: a request line plus headers larger than max_header_bytes
  * gets 431 and the connection is closed; a body larger than max_body_bytes
  * gets 413; anything the parser rejects gets 400; an unrouted path 404 and a
- * route with the wrong method 405, all with a small JSON body.
+ * route with the wrong method 405, all with a small JSON body.  HEAD is
+ * answered by the GET route, without the body.
  *
  * Growing it: example 16 serves /city/<name>; the flag servers (example 11)
  * and the browser-rendered service (example 23) add routes and handlers,

@@ -252,6 +252,14 @@ static int keep_alive(int port, http_server *srv) {
     assert_int_equal(r.status, 200);
     assert_false(r.close);
   }
+  /* HEAD: the GET route's head, no body (the next reply parses cleanly). */
+  send_str(s, "HEAD /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+  char head[1024];
+  size_t got = 0;
+  LT_RC(loom_stream_readuntil(s, "\r\n\r\n", 4, head, sizeof head - 1, &got, 5.0), 0);
+  head[got] = '\0';
+  LT_CHECK(strncmp(head, "HTTP/1.1 200 ", 13) == 0 && strstr(head, "Content-Length: 2"),
+           "HEAD reply: %s", head);
   send_str(s, "DELETE /hello HTTP/1.1\r\nHost: t\r\n\r\n");
   read_reply(s, &r);
   assert_int_equal(r.status, 405); /* the route exists for GET only */
