@@ -23,8 +23,11 @@ build:
 	cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOOM_BUILD_TESTS=OFF >/dev/null
 	cmake --build build/release -j$(JOBS)
 
-demo: build
-	@$(DEPS) $(shell cat scripts/deps/demo.groups 2>/dev/null)
+# The demo's packages go in before the build, so the examples that need
+# them (ex16_cities: http-parser, libcurl, jansson) are built.
+demo:
+	@$(DEPS) build $(shell cat scripts/deps/demo.groups 2>/dev/null)
+	@$(MAKE) --no-print-directory build
 	bash examples/demo.sh build/release
 
 test:

@@ -31,4 +31,10 @@ header "ex03_sleep: sleeping in sequence, in threads and in coroutines" \
 coroutine tasks on one event loop (one thread: the loop overlaps the sleeps)."
 run ex03_sleep
 
+header "ex16_cities: ten cities from a local JSON endpoint" \
+  "A loom HTTP endpoint answers GET /city/<name> after 0.2 s; the ten cities are fetched one
+after another, by a thread pool of libcurl easy handles, and by ten coroutine tasks driving
+libcurl's multi interface on the loop."
+run ex16_cities
+
 exit $status

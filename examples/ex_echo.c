@@ -6,7 +6,8 @@
  *
  * The server runs one task per connection and sends every line back.  The
  * client runs K concurrent client tasks; each sends every MESSAGE as a line,
- * prints what came back, and closes.  SIGINT/SIGTERM stop the server.
+ * prints what came back, and closes.  The server's main task awaits SIGINT
+ * or SIGTERM (a loom_signal_watch) and then closes the server cleanly.
  */
 #include <loom.h>
 #include <signal.h>
@@ -37,25 +38,40 @@ static int echo(loom_stream *s, void *arg) {
   return n < 0 && n != LOOM_ELIMIT ? (int)n : 0;
 }
 
-static void on_signal(int signum, void *arg) { loom_task_cancel(arg, "signal"); }
+static int serve(loom_future *self, void *arg) { return loom_server_serve_forever(arg); }
 
+/* The main task listens, serves in a second task, and itself just awaits
+ * SIGINT or SIGTERM (loom/signal.h); then it stops the server in order. */
 static int server_main(loom_future *self, void *arg) {
   opts *o = arg;
+  static const int stop_sigs[] = {SIGINT, SIGTERM};
+  loom_signal_watch *watch;
+  int rc = loom_signal_watch_create(NULL, stop_sigs, 2, &watch);
+  if (rc < 0) return rc;
   loom_server *srv;
-  int rc = loom_start_server(echo, o, o->host, o->port, NULL, &srv);
+  rc = loom_start_server(echo, o, o->host, o->port, NULL, &srv);
   if (rc < 0) {
     fprintf(stderr, "ex_echo: cannot listen on %s:%d: %s\n", o->host, o->port,
             loom_strerror(rc));
+    loom_signal_watch_destroy(watch);
     return rc;
   }
-  loom_loop_add_signal_handler(loom_task_loop(self), SIGINT, on_signal, self);
-  loom_loop_add_signal_handler(loom_task_loop(self), SIGTERM, on_signal, self);
+  loom_future *server_task;
+  loom_task_spawn(loom_task_loop(self), serve, srv, "serve", &server_task);
   printf("server: listening on %s:%d\n", o->host, o->port);
   fflush(stdout);
-  rc = loom_server_serve_forever(srv);
+  int signo = 0;
+  rc = loom_signal_watch_wait(watch, LOOM_FOREVER, &signo);
+  printf("server: got %s, stopping\n", signo == SIGINT ? "SIGINT" : "SIGTERM");
+  loom_server_close(srv);           /* serve_forever returns */
+  loom_server_close_clients(srv);
+  loom_future_wait(server_task, 10.0);
+  loom_future_release(server_task);
+  loom_server_wait_closed(srv, 10.0);
   loom_server_destroy(srv);
+  loom_signal_watch_destroy(watch);
   printf("server: echoed %ld lines\n", o->lines);
-  return rc == LOOM_ECANCELLED ? 0 : rc;
+  return rc;
 }
 
 static int one_client(loom_future *self, void *arg) {

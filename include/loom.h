@@ -19,5 +19,6 @@
 #include "loom/run.h"
 #include "loom/process.h"
 #include "loom/subprocess.h"
+#include "loom/signal.h"
 
 #endif

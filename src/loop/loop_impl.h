@@ -32,8 +32,9 @@ typedef struct loom__io_watch {
 } loom__io_watch;
 
 typedef struct loom__sig_watch {
-  loom_signal_fn fn;
+  loom_signal_fn fn;    /* handler, or NULL */
   void *arg;
+  int watches;          /* loom_signal_watch objects of this loop on it */
   struct sigaction old; /* disposition to restore on removal */
 } loom__sig_watch;
 
@@ -66,7 +67,8 @@ struct loom_loop {
 
   /* Signals (allocated on first use), indexed by signal number. */
   loom__sig_watch *sigs;
-  int sig_count;
+  _Atomic int sig_count;        /* signals installed (handler or watch) */
+  struct loom_signal_watch *watch_list; /* awaitable watches; sig_mu guards */
 
   /* State. */
   _Atomic bool running;
@@ -125,6 +127,21 @@ void loom__io_fini(loom_loop *loop);
 /* ---- signal.c ---- */
 void loom__signals_dispatch(loom_loop *loop);
 void loom__signals_fini(loom_loop *loop);
+/* signal.c <-> sigwatch.c.  The process-wide table lock (sig_mu) guards the
+ * owners table and every loop's watch_list; lock order: sig_mu, then a
+ * watch's own lock. */
+void loom__sig_lock(void);
+void loom__sig_unlock(void);
+/* Take / drop one watch reference on signum for loop (sig_mu held): the
+ * first user installs the process handler.  Returns 0, LOOM_EBUSY (another
+ * loop owns it), LOOM_ENOMEM, -errno. */
+int loom__sig_acquire(loom_loop *loop, int signum);
+void loom__sig_release(loom_loop *loop, int signum);
+/* Deliver signum to the loop's watches (sig_mu held, loop thread). */
+void loom__sigwatch_notify(loom_loop *loop, int signum);
+/* Detach the loop's watches at close (sig_mu held): their waiters get
+ * LOOM_ECLOSED. */
+void loom__sigwatch_detach_all(loom_loop *loop);
 
 /* ---- executor.c ---- */
 void loom__loop_executor_fini(loom_loop *loop);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The echo example: loom's client against loom's server (3 concurrent client
 # tasks), an independent client (Python's socket module) against the server,
-# a refused connection reported as such, and a clean stop on SIGTERM.
+# a refused connection reported as such, and a clean stop on SIGTERM (the
+# server's main task awaits it through a loom_signal_watch).
 set -euo pipefail
 trap 'echo "$0: failed at line $LINENO" >&2; cat "${log:-/dev/null}" >&2' ERR
 bin="$LOOM_BUILD_DIR/examples/ex_echo"
@@ -50,6 +51,7 @@ grep -qi "cannot connect: connection refused" "$out"
 
 kill -TERM "$pid"
 wait "$pid"
+grep -q "server: got SIGTERM, stopping" "$log"
 grep -q "server: echoed 8 lines" "$log"
 [ "$(grep -c 'disconnected' "$log")" = 4 ]
 echo "ex_echo: ok"
