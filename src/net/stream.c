@@ -29,6 +29,7 @@
 #define RECV_MIN 4096    /* first recv size into the read buffer */
 #define RECV_CHUNK 65536 /* largest, reached by doubling while recvs fill it */
 #define IOV_BATCH 64
+#define DRAIN_MAX_RECVS 64 /* at most 256 KiB of unread input dropped at close */
 
 /* ---- waiter lists --------------------------------------------------------- */
 
@@ -255,8 +256,19 @@ int loom__stream_from_sock(int fd, const loom_stream_opts *opts, loom_stream **o
   return stream_new(fd, opts, false, out);
 }
 
+/* Before a graceful close, discard what the peer sent that nobody read
+ * (bounded): closing a TCP socket with unread input sends RST instead of
+ * FIN, and the RST can destroy the reply still in flight - an HTTP server
+ * that answers 431 to an oversized header and closes would lose its answer. */
+static void drain_unread(loom_stream *s) {
+  char sink[4096];
+  for (int i = 0; i < DRAIN_MAX_RECVS; i++)
+    if (recv_into(s, sink, sizeof sink) <= 0) return; /* empty (EAGAIN), EOF or error */
+}
+
 void loom__stream_close_now(loom_stream *s, int err) {
   if (s->fd < 0) return;
+  if (s->sock && !s->aborted && !s->rb.eof && !s->rerr) drain_unread(s);
   if (s->reading) loom_loop_remove_reader(s->loop, s->fd);
   if (s->writing) loom_loop_remove_writer(s->loop, s->fd);
   s->reading = s->writing = false;
@@ -295,7 +307,9 @@ int loom_stream_close(loom_stream *s) {
 }
 
 void loom_stream_abort(loom_stream *s) {
-  if (s) loom__stream_close_now(s, 0);
+  if (!s) return;
+  s->aborted = true; /* no draining: an abort may reset */
+  loom__stream_close_now(s, 0);
 }
 
 int loom_stream_wait_closed(loom_stream *s, double timeout) {

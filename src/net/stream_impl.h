@@ -43,6 +43,7 @@ struct loom_stream {
   bool eof_pending;       /* write_eof called: FIN once the buffer is empty */
   bool eof_sent;          /* shutdown(SHUT_WR) done */
   bool closing;           /* close called: close the fd once flushed */
+  bool aborted;           /* abort called: close without draining input */
   int close_err;          /* what a close that lost data reports */
   bool autofree;          /* finish() was called: free once flushed */
   loom__timer linger;     /* bounds how long finish() waits to flush */

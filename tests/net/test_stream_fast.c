@@ -5,13 +5,15 @@
  * reader; a write that completes directly (nothing
  * queued, no writer registered) versus one that queues after a partial
  * send, EAGAIN in the middle of a message, a peer reset during the direct
- * write; and the read buffer's recv size staying small for small messages
- * and growing for a bulk sender.
+ * write; the read buffer's recv size staying small for small messages
+ * and growing for a bulk sender; and a close with unread input that still
+ * delivers the reply (FIN, not RST).
  *
  * Each test uses a socketpair: one end is the loom stream, the test
  * drives the other end by hand (from loop callbacks, so the bytes arrive
  * while the reader is parked).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -241,7 +243,7 @@ LOOM_TEST(stream_fast, read_buffer_grows_only_for_bulk) {
 }
 
 /* A TCP pair on loopback: *peer is the accepted end (blocking). */
-static loom_stream *tcp_pair(int *peer) {
+static loom_stream *tcp_pair(int *peer, const loom_stream_opts *o) {
   int lfd = socket(AF_INET, SOCK_STREAM, 0);
   loom_addr a;
   LT_RC(loom_addr_ip(&a, "127.0.0.1", 0), 0);
@@ -255,7 +257,7 @@ static loom_stream *tcp_pair(int *peer) {
   assert_true(*peer >= 0);
   close(lfd);
   loom_stream *s;
-  LT_RC(loom_stream_from_fd(c, NULL, &s), 0);
+  LT_RC(loom_stream_from_fd(c, o, &s), 0);
   return s;
 }
 
@@ -272,15 +274,45 @@ LOOM_TEST(stream_fast, reset_and_eof_reach_a_waiting_reader) {
   loom_loop *loop = nh_enter();
   char buf[64];
   int peer;
-  loom_stream *s = tcp_pair(&peer);
+  loom_stream *s = tcp_pair(&peer, NULL);
   LT_RC(loom_call_later(loop, 0.01, reset_peer, &peer, NULL), 0);
   ssize_t k = loom_stream_read(s, buf, sizeof buf, 5.0);
   LT_CHECK(k == LOOM_ECONNRESET, "a read waiting across a reset got %zd", k);
   loom_stream_destroy(s);
-  s = tcp_pair(&peer);
+  s = tcp_pair(&peer, NULL);
   LT_RC(loom_call_later(loop, 0.01, close_peer, &peer, NULL), 0);
   assert_int_equal(loom_stream_read(s, buf, sizeof buf, 5.0), 0); /* EOF */
   assert_true(loom_stream_at_eof(s));
   loom_stream_destroy(s);
+  nh_leave(loop);
+}
+
+LOOM_TEST(stream_fast, close_with_unread_input_keeps_the_reply) {
+  loom_loop *loop = nh_enter();
+  int peer;
+  /* A small limit pauses reading at 2 KiB: the rest stays in the kernel. */
+  loom_stream_opts o = {.limit = 1024};
+  loom_stream *s = tcp_pair(&peer, &o);
+  static char big[20000];
+  memset(big, 'a', sizeof big);
+  assert_int_equal(send(peer, big, sizeof big, 0), (ssize_t)sizeof big);
+  char head[10];
+  size_t got;
+  LT_RC(loom_stream_readexactly(s, head, sizeof head, &got, 5.0), 0);
+  /* Let all of it arrive, then answer without reading the rest. */
+  for (int i = 0; i < 20; i++) loom__loop_run_once(loop, true);
+  LT_RC(loom_stream_write(s, "reply", 5, 5.0), 0);
+  LT_RC(loom_stream_close(s), 0);
+  LT_RC(loom_stream_wait_closed(s, 5.0), 0);
+  loom_stream_destroy(s);
+  char buf[16];
+  struct timeval tv = {5, 0};
+  setsockopt(peer, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ssize_t k = recv(peer, buf, sizeof buf, MSG_WAITALL);
+  LT_CHECK(k == 5, "the peer got %zd bytes of the reply (errno %d): a reset lost it", k,
+           k < 0 ? errno : 0);
+  assert_memory_equal(buf, "reply", 5);
+  assert_int_equal(recv(peer, buf, sizeof buf, 0), 0); /* FIN, not RST */
+  close(peer);
   nh_leave(loop);
 }
