@@ -16,11 +16,11 @@
 #include "loop_internal.h"
 #include "poll.h"
 
-/* One heap slot: the key is copied in so sifting never touches the timers
- * themselves except to update their index. */
+/* One heap slot, 16 bytes: the deadline is copied in so sifting compares
+ * without touching the timers (only equal deadlines read t->seq), and four
+ * siblings fill exactly one cache line (timer.c aligns them). */
 typedef struct loom__heap_ent {
   int64_t deadline;
-  uint64_t seq;
   loom__timer *t;
 } loom__heap_ent;
 
@@ -50,7 +50,8 @@ struct loom_loop {
   loom__cbq ready;              /* call_soon / loom__loop_post, FIFO */
 
   /* Timers: 4-ary min-heap on (deadline, seq). */
-  loom__heap_ent *heap;
+  loom__heap_ent *heap;         /* slot 0 = root; children of i at 4i+1..4i+4 */
+  void *heap_mem;               /* the allocation heap points into (timer.c) */
   uint32_t heap_len, heap_cap;
   uint64_t timer_seq;
 
@@ -87,8 +88,9 @@ struct loom_loop {
   /* Handle pool (handle.c). */
   loom__callback *hfree;        /* loop thread's free handles */
   _Atomic(loom__callback *) hfree_remote; /* freed on other threads */
-  struct loom__hblock *hblocks; /* every block, freed at destroy */
-  _Atomic long hout;            /* pooled handles in use */
+  void *hblocks;                /* every block (linked by its first word), freed at destroy */
+  long hlive;                   /* pooled handles taken minus freed on the loop thread */
+  _Atomic long hfreed_remote;   /* pooled handles freed on other threads */
 
   /* Default executor for run_in_executor (executor.c). */
   loom_executor *default_ex;
@@ -111,7 +113,6 @@ static inline int64_t loom__timers_next(const loom_loop *loop) {
 }
 
 /* ---- handle.c ---- */
-typedef struct loom__hblock loom__hblock;
 /* Free the handle blocks (at destroy). */
 void loom__handles_fini(loom_loop *loop);
 /* Drop a queued entry or armed timer at close; true if it was a handle. */
