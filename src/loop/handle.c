@@ -6,7 +6,9 @@
  * References: the loop holds one while the callback is scheduled, the caller
  * one if it asked for the handle.  Cancelling a timer unlinks it from the
  * heap at once; a cancelled call_soon entry stays queued and is skipped and
- * released when its turn comes (O(1) either way).
+ * released when its turn comes (O(1) either way).  A call_later/call_at
+ * whose caller asked for no handle gets none: nothing could cancel it, so
+ * the timer heap stores its fn/arg itself (timer.c).
  *
  * Handles are 64 bytes, one cache line each, carved from per-loop blocks
  * (a million timers must not cost a million mallocs, and a handle that
@@ -229,6 +231,9 @@ static int schedule_at(loom_loop *loop, int64_t when, loom_callback_fn fn, void 
                        loom_handle **out) {
   int rc = check_args(loop, fn, out);
   if (rc) return rc;
+  /* No handle wanted: nothing can cancel it, so the heap slot holds the
+   * callback itself (timer.c) and no handle is allocated. */
+  if (!out) return loom__timer_call_at(loop, when, fn, arg);
   loom_handle *h = handle_new(loop, fn, arg, out != NULL, false);
   if (!h) return LOOM_ENOMEM;
   h->kind = KIND_TIMER;

@@ -16,13 +16,24 @@
 #include "loop_internal.h"
 #include "poll.h"
 
-/* One heap slot, 16 bytes: the deadline is copied in so sifting compares
- * without touching the timers (only equal deadlines read t->seq), and four
- * siblings fill exactly one cache line (timer.c aligns them). */
+/* One heap slot, 32 bytes: the whole key is copied in so sifting never
+ * reads the timers, and four siblings fill exactly two cache lines (timer.c
+ * aligns them).  A slot holds either an intrusive timer (t; its index is
+ * kept up to date) or, for a loom_call_later/call_at whose caller asked for
+ * no handle, the callback itself (fn, arg): such a timer cannot be
+ * cancelled, so it needs no handle and firing it touches nothing but the
+ * slot. */
 typedef struct loom__heap_ent {
   int64_t deadline;
-  loom__timer *t;
+  uint64_t key;              /* seq << 1 | 1 for an inline callback: FIFO tie-break */
+  union {
+    loom__timer *t;          /* key & 1 == 0 */
+    loom_callback_fn fn;     /* key & 1 == 1 */
+  } u;
+  void *arg;                 /* inline callback's argument */
 } loom__heap_ent;
+
+static inline bool loom__heap_ent_inline(const loom__heap_ent *e) { return e->key & 1; }
 
 /* Reader and writer of one fd. */
 typedef struct loom__io_watch {
@@ -49,7 +60,7 @@ struct loom_loop {
   _Atomic(loom__callback *) inbox; /* thread-safe posts, LIFO; reversed on drain */
   loom__cbq ready;              /* call_soon / loom__loop_post, FIFO */
 
-  /* Timers: 4-ary min-heap on (deadline, seq). */
+  /* Timers: 4-ary min-heap on (deadline, seq), see timer.c. */
   loom__heap_ent *heap;         /* slot 0 = root; children of i at 4i+1..4i+4 */
   void *heap_mem;               /* the allocation heap points into (timer.c) */
   uint32_t heap_len, heap_cap;
@@ -105,6 +116,9 @@ extern _Thread_local loom_loop *loom__tls_loop;
 
 /* ---- timer.c ---- */
 void loom__timers_fini(loom_loop *loop);
+/* Schedule fn(arg) at deadline with no handle (it cannot be cancelled; a
+ * loop closed first drops it).  Returns 0 or LOOM_ENOMEM. */
+int loom__timer_call_at(loom_loop *loop, int64_t deadline, loom_callback_fn fn, void *arg);
 /* Fire timers due at loop->now, created before this call (see timer.c). */
 void loom__timers_run(loom_loop *loop);
 /* Deadline of the earliest timer, or INT64_MAX. */

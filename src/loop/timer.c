@@ -2,20 +2,25 @@
  *
  * Why this shape: a million pending timers must stay cheap to add, cancel
  * and fire, and at that size every heap level is a cache miss, so the layout
- * is about lines, not comparisons.  A slot is 16 bytes (the deadline and the
- * timer pointer) and the array is aligned so that the four children of a
- * node are exactly one 64-byte line: one miss per level, where 24-byte slots
- * spanned two lines.  Sifting down prefetches the next level's four lines
- * while it compares the current one, so the misses of two levels overlap.
- * Four children per node also halve the depth of a binary heap.
+ * is about cache lines, not comparisons.  A slot (loop_impl.h) carries its
+ * whole key, so sifting compares without reading any timer, and the array is
+ * aligned so that the four children of a node are exactly two adjacent
+ * lines.  Sifting down prefetches the next level's lines while it compares
+ * the current one, so the misses of two levels overlap.  Four children per
+ * node also halve the depth of a binary heap.
  *
- * Each timer stores its slot index, so stopping one is O(log n) with no
- * search and no tombstones (a task's timeout stopped early leaves nothing
- * behind that could point at freed memory).  The sequence number, taken at
- * every start and kept in the timer, is the FIFO tie-break: timers with
- * equal deadlines fire in the order they were started (libuv's start_id);
- * only equal deadlines read it, so ordinary sifts never touch the timers
- * except to store their new index.
+ * Two kinds of slot share the heap.  An intrusive loom__timer (tasks'
+ * sleeps and timeouts, handles the caller keeps) stores its slot index, so
+ * stopping it is O(log n) with no search and no tombstones (a task's timeout
+ * stopped early leaves nothing behind that could point at freed memory).  A
+ * callback scheduled without a handle lives in the slot itself: scheduling
+ * it allocates nothing but the slot, moving it writes no index, and firing
+ * it reads nothing else - a million fire-and-forget timers cost 32 bytes
+ * each instead of a 64-byte handle plus a slot.
+ *
+ * The sequence number, taken at every start, is the FIFO tie-break: timers
+ * with equal deadlines fire in the order they were started (libuv's
+ * start_id), whatever their kind.
  */
 #include <string.h>
 
@@ -24,12 +29,12 @@
 enum { ARITY = 4, MIN_CAP = 64, LINE = 64 };
 
 static inline bool ent_less(const loom__heap_ent *a, const loom__heap_ent *b) {
-  return a->deadline < b->deadline || (a->deadline == b->deadline && a->t->seq < b->t->seq);
+  return a->deadline < b->deadline || (a->deadline == b->deadline && a->key < b->key);
 }
 
 static inline void place(loom__heap_ent *h, size_t i, loom__heap_ent e) {
   h[i] = e;
-  e.t->index = (uint32_t)i;
+  if (!loom__heap_ent_inline(&e)) e.u.t->index = (uint32_t)i;
 }
 
 static void sift_up(loom__heap_ent *h, size_t i, loom__heap_ent e) {
@@ -56,13 +61,20 @@ static inline size_t min_child(const loom__heap_ent *h, size_t c, size_t end) {
   return best;
 }
 
+/* Fetch the sibling groups below c..c+3 (two lines each). */
+static inline void prefetch_below(const loom__heap_ent *h, size_t c, size_t n) {
+  size_t g = c * ARITY + 1;
+  for (size_t k = 0; k < ARITY && g + k * ARITY < n; k++) {
+    __builtin_prefetch(&h[g + k * ARITY]);
+    __builtin_prefetch(&h[g + k * ARITY + 2]);
+  }
+}
+
 static void sift_down(loom__heap_ent *h, size_t n, size_t i, loom__heap_ent e) {
   for (;;) {
     size_t c = i * ARITY + 1;
     if (c >= n) break;
-    /* The grandchildren's four lines, fetched while this level compares. */
-    size_t g = c * ARITY + 1;
-    for (size_t k = 0; k < ARITY && g + k * ARITY < n; k++) __builtin_prefetch(&h[g + k * ARITY]);
+    prefetch_below(h, c, n);
     size_t best = min_child(h, c, c + ARITY < n ? c + ARITY : n);
     if (!ent_less(&h[best], &e)) break;
     place(h, i, h[best]);
@@ -87,7 +99,7 @@ static loom__heap_ent *heap_in(void *mem) {
 /* Grow to cap slots.  realloc (mremap for big heaps: no copy, no fresh page
  * faults), then move the slots only if the new block's alignment differs. */
 static int heap_realloc(loom_loop *loop, size_t cap) {
-  _Static_assert(sizeof(loom__heap_ent) * ARITY == LINE, "siblings fill one line");
+  _Static_assert(sizeof(loom__heap_ent) * ARITY == 2 * LINE, "siblings fill two lines");
   size_t old_off = loop->heap_mem ? (size_t)((char *)loop->heap - (char *)loop->heap_mem) : 0;
   char *mem = loom__realloc(loop->heap_mem, cap * sizeof(loom__heap_ent) + LINE);
   if (!mem) return LOOM_ENOMEM;
@@ -110,20 +122,32 @@ int loom__timer_reserve(loom_loop *loop, uint32_t extra) {
   return heap_realloc(loop, (size_t)cap);
 }
 
-int loom__timer_start(loom_loop *loop, loom__timer *t, int64_t deadline) {
-  loom__heap_ent e = {deadline, t};
-  t->deadline = deadline;
-  t->seq = loop->timer_seq++;
-  if (loom__timer_active(t)) {
-    reseat(loop, t->index, e);
-    return 0;
-  }
+/* Append e and sift it into place. */
+static int heap_push(loom_loop *loop, loom__heap_ent e) {
   if (loop->heap_len == loop->heap_cap) {
     int rc = loom__timer_reserve(loop, 1);
     if (rc) return rc;
   }
   sift_up(loop->heap, loop->heap_len++, e);
   return 0;
+}
+
+int loom__timer_start(loom_loop *loop, loom__timer *t, int64_t deadline) {
+  t->deadline = deadline;
+  t->seq = loop->timer_seq++;
+  loom__heap_ent e = {deadline, t->seq << 1, {.t = t}, NULL};
+  if (loom__timer_active(t)) {
+    reseat(loop, t->index, e);
+    return 0;
+  }
+  return heap_push(loop, e);
+}
+
+int loom__timer_call_at(loom_loop *loop, int64_t deadline, loom_callback_fn fn, void *arg) {
+  loom__heap_ent e = {deadline, loop->timer_seq << 1 | 1, {.fn = fn}, arg};
+  int rc = heap_push(loop, e);
+  if (!rc) loop->timer_seq++; /* a failed push must not leave a hole in seq order */
+  return rc;
 }
 
 void loom__timer_stop(loom_loop *loop, loom__timer *t) {
@@ -134,16 +158,22 @@ void loom__timer_stop(loom_loop *loop, loom__timer *t) {
   if (i != last) reseat(loop, i, loop->heap[last]);
 }
 
-/* Remove and return the earliest timer. */
-static loom__timer *pop_min(loom_loop *loop) {
-  loom__timer *t = loop->heap[0].t;
-  t->index = LOOM__TIMER_IDLE;
+/* Remove and return the earliest slot. */
+static loom__heap_ent pop_min(loom_loop *loop) {
+  loom__heap_ent top = loop->heap[0];
+  if (!loom__heap_ent_inline(&top)) top.u.t->index = LOOM__TIMER_IDLE;
   uint32_t last = --loop->heap_len;
   if (last) {
     sift_down(loop->heap, last, 0, loop->heap[last]);
-    __builtin_prefetch(loop->heap[0].t); /* the next to fire, while t runs */
+    if (!loom__heap_ent_inline(&loop->heap[0]))
+      __builtin_prefetch(loop->heap[0].u.t); /* the next to fire, while this one runs */
   }
-  return t;
+  return top;
+}
+
+static inline void fire(loom__heap_ent *e) {
+  if (loom__heap_ent_inline(e)) e->u.fn(e->arg);
+  else e->u.t->fn(e->u.t);
 }
 
 /* Virtual clock: timers due within this much after the one the clock jumped
@@ -156,17 +186,17 @@ enum { VIRTUAL_SLACK_NS = 1000000 };
 void loom__timers_run(loom_loop *loop) {
   /* Only timers started before this pass: one re-arming itself for "now"
    * waits for the next iteration instead of spinning here. */
-  uint64_t limit = loop->timer_seq;
+  uint64_t limit = loop->timer_seq << 1;
   int64_t horizon = loop->now + (loop->virtual_clock ? VIRTUAL_SLACK_NS : 0);
-  while (loop->heap_len && loop->heap[0].deadline <= horizon && loop->heap[0].t->seq < limit) {
+  while (loop->heap_len && loop->heap[0].deadline <= horizon && loop->heap[0].key < limit) {
     if (loop->heap[0].deadline > loop->now) loop->now = loop->heap[0].deadline; /* virtual */
-    loom__timer *t = pop_min(loop);
+    loom__heap_ent e = pop_min(loop);
     if (LOOM__UNLIKELY(loop->slow_ns)) {
       int64_t t0 = loom_now_ns();
-      t->fn(t);
+      fire(&e);
       loom__loop_check_slow(loop, t0, "a timer callback");
     } else {
-      t->fn(t);
+      fire(&e);
     }
   }
 }
