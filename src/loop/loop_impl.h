@@ -116,9 +116,6 @@ extern _Thread_local loom_loop *loom__tls_loop;
 
 /* ---- timer.c ---- */
 void loom__timers_fini(loom_loop *loop);
-/* Schedule fn(arg) at deadline with no handle (it cannot be cancelled; a
- * loop closed first drops it).  Returns 0 or LOOM_ENOMEM. */
-int loom__timer_call_at(loom_loop *loop, int64_t deadline, loom_callback_fn fn, void *arg);
 /* Fire timers due at loop->now, created before this call (see timer.c). */
 void loom__timers_run(loom_loop *loop);
 /* Deadline of the earliest timer, or INT64_MAX. */
