@@ -37,7 +37,9 @@ static inline void place(loom__heap_ent *h, size_t i, loom__heap_ent e) {
   if (!loom__heap_ent_inline(&e)) e.u.t->index = (uint32_t)i;
 }
 
-static void sift_up(loom__heap_ent *h, size_t i, loom__heap_ent e) {
+/* Inlined into its callers so that e stays in registers. */
+static inline __attribute__((always_inline)) void sift_up(loom__heap_ent *h, size_t i,
+                                                          loom__heap_ent e) {
   while (i > 0) {
     size_t p = (i - 1) / ARITY;
     if (!ent_less(&e, &h[p])) break;
@@ -70,7 +72,8 @@ static inline void prefetch_below(const loom__heap_ent *h, size_t c, size_t n) {
   }
 }
 
-static void sift_down(loom__heap_ent *h, size_t n, size_t i, loom__heap_ent e) {
+static inline __attribute__((always_inline)) void sift_down(loom__heap_ent *h, size_t n,
+                                                            size_t i, loom__heap_ent e) {
   for (;;) {
     size_t c = i * ARITY + 1;
     if (c >= n) break;
