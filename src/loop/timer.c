@@ -86,6 +86,23 @@ static inline __attribute__((always_inline)) void sift_down(loom__heap_ent *h, s
   place(h, i, e);
 }
 
+/* Removing the root: the replacement (the last slot) almost always belongs
+ * near the bottom, so walk the hole down to a leaf along the smallest
+ * children without comparing it, then sift it up from there (Floyd). */
+static inline __attribute__((always_inline)) void pop_hole(loom__heap_ent *h, size_t n,
+                                                           loom__heap_ent e) {
+  size_t i = 0;
+  for (;;) {
+    size_t c = i * ARITY + 1;
+    if (c >= n) break;
+    prefetch_below(h, c, n);
+    size_t best = min_child(h, c, c + ARITY < n ? c + ARITY : n);
+    place(h, i, h[best]);
+    i = best;
+  }
+  sift_up(h, i, e);
+}
+
 /* Put e at slot i (a hole), moving it whichever way the order needs. */
 static void reseat(loom_loop *loop, size_t i, loom__heap_ent e) {
   if (i > 0 && ent_less(&e, &loop->heap[(i - 1) / ARITY])) sift_up(loop->heap, i, e);
@@ -167,7 +184,7 @@ static loom__heap_ent pop_min(loom_loop *loop) {
   if (!loom__heap_ent_inline(&top)) top.u.t->index = LOOM__TIMER_IDLE;
   uint32_t last = --loop->heap_len;
   if (last) {
-    sift_down(loop->heap, last, 0, loop->heap[last]);
+    pop_hole(loop->heap, last, loop->heap[last]);
     if (!loom__heap_ent_inline(&loop->heap[0]))
       __builtin_prefetch(loop->heap[0].u.t); /* the next to fire, while this one runs */
   }
