@@ -6,22 +6,32 @@
  * References: the loop holds one while the callback is scheduled, the caller
  * one if it asked for the handle.  Cancelling a timer unlinks it from the
  * heap at once; a cancelled call_soon entry stays queued and is skipped and
- * released when its turn comes (O(1) either way).
+ * released when its turn comes (O(1) either way).  A call_later/call_at
+ * whose caller asked for no handle gets none: nothing could cancel it, so
+ * the timer heap stores its fn/arg itself (timer.c).
  *
- * Handles are 64 bytes, carved from per-loop blocks of HBLOCK (a million
- * timers must not cost a million mallocs).  The loop's thread takes and
- * returns them on a plain free list; a handle whose last reference is dropped
- * on another thread goes on an atomic "remote" list that the loop thread
- * swaps in when its own list runs dry.  call_soon_threadsafe from another
- * thread cannot touch the free list, so its handle is malloc'ed.  The blocks
- * are freed with the loop: every handle must be released before
- * loom_loop_destroy (one still referenced is reported and its blocks leak).
+ * Handles are 64 bytes, one cache line each, carved from per-loop blocks
+ * (a million timers must not cost a million mallocs, and a handle that
+ * straddled two lines would cost two misses when its timer fires).  The
+ * loop's thread takes and returns them on a plain free list; a handle whose
+ * last reference is dropped on another thread goes on an atomic "remote"
+ * list that the loop thread swaps in when its own list runs dry.
+ * call_soon_threadsafe from another thread cannot touch the free list, so
+ * its handle is malloc'ed.  The blocks are freed with the loop: every handle
+ * must be released before loom_loop_destroy (one still referenced is
+ * reported, left in the live counters, and its blocks leak).
+ *
+ * No atomic read-modify-write on the common path (a timer nobody holds a
+ * handle to): the loop counts its pooled handles in a plain counter (frees
+ * on other threads in a separate atomic one), adds them to the process-wide
+ * live counters only if some are still out at destroy, and drops the last
+ * reference without a decrement when it holds the only one.
  */
 #include "loop_impl.h"
 
 enum { KIND_SOON, KIND_TIMER };
 
-enum { HBLOCK = 255 };
+enum { HBLOCK_BYTES = 16384, LINE = 64 };
 
 struct loom_handle {
   union {
@@ -34,7 +44,7 @@ struct loom_handle {
   loom_callback_fn fn;
   void *arg;
   loom_loop *loop;
-  _Atomic uint32_t refs;
+  _Atomic uint32_t refs;   /* 1 for the loop while scheduled, 1 for the caller's handle */
   _Atomic bool cancelled;
   uint8_t kind;
   bool ran;                /* the callback was called (or skipped as cancelled) */
@@ -43,14 +53,26 @@ struct loom_handle {
 
 _Static_assert(sizeof(loom_handle) == 64, "a handle is one cache line");
 
-struct loom__hblock {
-  loom__hblock *next;
-  loom_handle h[HBLOCK];
-};
-
 static loom__callback *as_link(loom_handle *h) { return &h->u.soon.cb; }
 static loom_handle *from_link(loom__callback *l) {
   return LOOM__CONTAINER_OF(l, loom_handle, u.soon.cb);
+}
+
+/* A new block: its first word links the loop's block list, its handles
+ * start at the first line boundary after it. */
+static bool pool_grow(loom_loop *loop) {
+  char *b = loom__malloc(HBLOCK_BYTES);
+  if (!b) return false;
+  *(void **)b = loop->hblocks;
+  loop->hblocks = b;
+  uintptr_t first = ((uintptr_t)b + sizeof(void *) + LINE - 1) & ~(uintptr_t)(LINE - 1);
+  loom_handle *h = (loom_handle *)first;
+  size_t n = ((uintptr_t)b + HBLOCK_BYTES - first) / sizeof *h;
+  for (size_t i = n; i-- > 0;) {
+    as_link(&h[i])->next = loop->hfree;
+    loop->hfree = as_link(&h[i]);
+  }
+  return true;
 }
 
 /* Refill the loop thread's free list: remote frees first, else a new block. */
@@ -60,15 +82,7 @@ static bool pool_refill(loom_loop *loop) {
     loop->hfree = l;
     return true;
   }
-  loom__hblock *b = loom__malloc(sizeof *b);
-  if (!b) return false;
-  b->next = loop->hblocks;
-  loop->hblocks = b;
-  for (int i = HBLOCK - 1; i >= 0; i--) {
-    as_link(&b->h[i])->next = loop->hfree;
-    loop->hfree = as_link(&b->h[i]);
-  }
-  return true;
+  return pool_grow(loop);
 }
 
 static loom_handle *handle_alloc(loom_loop *loop, bool foreign) {
@@ -77,20 +91,23 @@ static loom_handle *handle_alloc(loom_loop *loop, bool foreign) {
     h = loom__malloc(sizeof *h);
     if (!h) return NULL;
     h->pooled = false;
+    loom__live_inc(LOOM_LIVE_OTHER);
   } else {
     if (!loop->hfree && !pool_refill(loop)) return NULL;
     h = from_link(loop->hfree);
     loop->hfree = loop->hfree->next;
+    /* Recycled handles come back in firing order, scattered: fetch the
+     * next one now rather than miss on it in the next call. */
+    __builtin_prefetch(loop->hfree, 1);
     h->pooled = true;
-    atomic_fetch_add_explicit(&loop->hout, 1, memory_order_relaxed);
+    loop->hlive++;
   }
-  loom__live_inc(LOOM_LIVE_OTHER);
   return h;
 }
 
 static void handle_free(loom_handle *h) {
-  loom__live_dec(LOOM_LIVE_OTHER);
   if (!h->pooled) {
+    loom__live_dec(LOOM_LIVE_OTHER);
     loom__free(h);
     return;
   }
@@ -99,31 +116,40 @@ static void handle_free(loom_handle *h) {
   if (loom__tls_loop == loop) {
     l->next = loop->hfree;
     loop->hfree = l;
-  } else {
-    loom__callback *old = atomic_load_explicit(&loop->hfree_remote, memory_order_relaxed);
-    do l->next = old;
-    while (!atomic_compare_exchange_weak_explicit(&loop->hfree_remote, &old, l,
-                                                  memory_order_release, memory_order_relaxed));
+    loop->hlive--;
+    return;
   }
-  atomic_fetch_sub_explicit(&loop->hout, 1, memory_order_release);
+  /* Counted before it is pushed: once on the list the loop may reuse it. */
+  atomic_fetch_add_explicit(&loop->hfreed_remote, 1, memory_order_release);
+  loom__callback *old = atomic_load_explicit(&loop->hfree_remote, memory_order_relaxed);
+  do l->next = old;
+  while (!atomic_compare_exchange_weak_explicit(&loop->hfree_remote, &old, l,
+                                                memory_order_release, memory_order_relaxed));
 }
 
 void loom__handles_fini(loom_loop *loop) {
-  long out = atomic_load_explicit(&loop->hout, memory_order_acquire);
+  long out = loop->hlive - atomic_load_explicit(&loop->hfreed_remote, memory_order_acquire);
   if (out) {
     loom__report("loom_loop_destroy: %ld handle(s) still referenced: their memory is leaked",
                  out);
+    for (long i = 0; i < out; i++) loom__live_inc(LOOM_LIVE_OTHER); /* the leak shows */
     return;
   }
   while (loop->hblocks) {
-    loom__hblock *b = loop->hblocks;
-    loop->hblocks = b->next;
+    void *b = loop->hblocks;
+    loop->hblocks = *(void **)b;
     loom__free(b);
   }
 }
 
 void loom_handle_release(loom_handle *h) {
-  if (h && atomic_fetch_sub_explicit(&h->refs, 1, memory_order_acq_rel) == 1) handle_free(h);
+  if (!h) return;
+  /* Holding the only reference, nobody else can take one (there is no
+   * retain): free without the locked decrement.  Acquire pairs with the
+   * release of whoever dropped the other reference. */
+  if (atomic_load_explicit(&h->refs, memory_order_acquire) == 1 ||
+      atomic_fetch_sub_explicit(&h->refs, 1, memory_order_acq_rel) == 1)
+    handle_free(h);
 }
 
 static void handle_fire(loom_handle *h) {
@@ -205,6 +231,9 @@ static int schedule_at(loom_loop *loop, int64_t when, loom_callback_fn fn, void 
                        loom_handle **out) {
   int rc = check_args(loop, fn, out);
   if (rc) return rc;
+  /* No handle wanted: nothing can cancel it, so the heap slot holds the
+   * callback itself (timer.c) and no handle is allocated. */
+  if (!out) return loom__timer_call_at(loop, when, fn, arg);
   loom_handle *h = handle_new(loop, fn, arg, out != NULL, false);
   if (!h) return LOOM_ENOMEM;
   h->kind = KIND_TIMER;

@@ -128,10 +128,10 @@ static void drop_pending(loom_loop *loop) {
   loop->ready.head = loop->ready.tail = NULL;
   drop_queue(ready);
   while (loop->heap_len) {
-    loom__timer *t = loop->heap[loop->heap_len - 1].t;
-    loop->heap_len--;
-    t->index = LOOM__TIMER_IDLE;
-    loom__handle_drop_timer(t);
+    loom__heap_ent *e = &loop->heap[--loop->heap_len];
+    if (loom__heap_ent_inline(e)) continue; /* a callback without a handle: nothing to free */
+    e->u.t->index = LOOM__TIMER_IDLE;
+    loom__handle_drop_timer(e->u.t);
   }
 }
 

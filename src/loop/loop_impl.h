@@ -16,13 +16,24 @@
 #include "loop_internal.h"
 #include "poll.h"
 
-/* One heap slot: the key is copied in so sifting never touches the timers
- * themselves except to update their index. */
+/* One heap slot, 32 bytes: the whole key is copied in so sifting never
+ * reads the timers, and four siblings fill exactly two cache lines (timer.c
+ * aligns them).  A slot holds either an intrusive timer (t; its index is
+ * kept up to date) or, for a loom_call_later/call_at whose caller asked for
+ * no handle, the callback itself (fn, arg): such a timer cannot be
+ * cancelled, so it needs no handle and firing it touches nothing but the
+ * slot. */
 typedef struct loom__heap_ent {
   int64_t deadline;
-  uint64_t seq;
-  loom__timer *t;
+  uint64_t key;              /* seq << 1 | 1 for an inline callback: FIFO tie-break */
+  union {
+    loom__timer *t;          /* key & 1 == 0 */
+    loom_callback_fn fn;     /* key & 1 == 1 */
+  } u;
+  void *arg;                 /* inline callback's argument */
 } loom__heap_ent;
+
+static inline bool loom__heap_ent_inline(const loom__heap_ent *e) { return e->key & 1; }
 
 /* Reader and writer of one fd. */
 typedef struct loom__io_watch {
@@ -50,8 +61,9 @@ struct loom_loop {
   _Atomic(loom__callback *) inbox; /* thread-safe posts, LIFO; reversed on drain */
   loom__cbq ready;              /* call_soon / loom__loop_post, FIFO */
 
-  /* Timers: 4-ary min-heap on (deadline, seq). */
-  loom__heap_ent *heap;
+  /* Timers: 4-ary min-heap on (deadline, seq), see timer.c. */
+  loom__heap_ent *heap;         /* slot 0 = root; children of i at 4i+1..4i+4 */
+  void *heap_mem;               /* the allocation heap points into (timer.c) */
   uint32_t heap_len, heap_cap;
   uint64_t timer_seq;
 
@@ -89,8 +101,9 @@ struct loom_loop {
   /* Handle pool (handle.c). */
   loom__callback *hfree;        /* loop thread's free handles */
   _Atomic(loom__callback *) hfree_remote; /* freed on other threads */
-  struct loom__hblock *hblocks; /* every block, freed at destroy */
-  _Atomic long hout;            /* pooled handles in use */
+  void *hblocks;                /* every block (linked by its first word), freed at destroy */
+  long hlive;                   /* pooled handles taken minus freed on the loop thread */
+  _Atomic long hfreed_remote;   /* pooled handles freed on other threads */
 
   /* Default executor for run_in_executor (executor.c). */
   loom_executor *default_ex;
@@ -113,7 +126,6 @@ static inline int64_t loom__timers_next(const loom_loop *loop) {
 }
 
 /* ---- handle.c ---- */
-typedef struct loom__hblock loom__hblock;
 /* Free the handle blocks (at destroy). */
 void loom__handles_fini(loom_loop *loop);
 /* Drop a queued entry or armed timer at close; true if it was a handle. */

@@ -96,6 +96,13 @@ int loom__timer_start(loom_loop *loop, loom__timer *t, int64_t deadline);
 /* Disarm t if armed (O(log n)). Safe on an idle timer. */
 void loom__timer_stop(loom_loop *loop, loom__timer *t);
 
+/* Schedule fn(arg) on the loop thread at `deadline` (loop-clock ns) with
+ * nothing to embed: the timer heap stores fn and arg itself.  It cannot be
+ * stopped; closing the loop first drops it without calling it.  Ties with
+ * other timers keep start order.  Returns 0, or LOOM_ENOMEM when the heap
+ * must grow and cannot. */
+int loom__timer_call_at(loom_loop *loop, int64_t deadline, loom_callback_fn fn, void *arg);
+
 /* Make room for `extra` more armed timers so the next starts cannot fail.
  * Returns 0 or LOOM_ENOMEM. */
 int loom__timer_reserve(loom_loop *loop, uint32_t extra);
