@@ -40,10 +40,13 @@ loom__coro *loom__task_sched(void) {
   return &sched_ctx;
 }
 
-void loom__task_suspend(loom__task *t) { loom__coro_switch(t->coro, t->coro->exit_to); }
+void loom__task_suspend(loom__task *t) {
+  loom__coro *c = loom__task_coro(t);
+  loom__coro_switch(c, c->exit_to);
+}
 
 void loom__task_post(loom__task *t) {
-  loom_loop *loop = t->tl->loop;
+  loom_loop *loop = loom__task_tl(t)->loop;
   if (loom__loop_on_thread(loop))
     loom__loop_post(loop, &t->step);
   else
@@ -76,7 +79,7 @@ void loom__task_timer_fired(loom__timer *tm) {
 }
 
 static bool arm(loom__task *t, loom__waiter *w, int64_t deadline) {
-  loom_loop *loop = t->tl->loop;
+  loom_loop *loop = loom__task_tl(t)->loop;
   if (loom__timer_start(loop, &t->timer, loom__loop_deadline(loop, deadline)) == 0)
     return true;
   /* No room in the timer heap: the wait fails rather than never timing out. */
@@ -109,7 +112,7 @@ static void task_park(loom__waiter *w, int64_t deadline) {
     atomic_store_explicit(&t->pstate, LOOM__P_RUNNING, memory_order_release);
   }
   t->awaiting = NULL;
-  if (armed) loom__timer_stop(t->tl->loop, &t->timer);
+  if (armed) loom__timer_stop(loom__task_tl(t)->loop, &t->timer);
 }
 
 /* ---- sleep and yield ----------------------------------------------------------- */
@@ -120,7 +123,7 @@ int loom_yield(void) {
   /* SCHEDULED: a late unpark (from a waiter we no longer wait on) must not
    * post the step a second time. */
   atomic_store_explicit(&t->pstate, LOOM__P_SCHEDULED, memory_order_release);
-  loom__loop_post(t->tl->loop, &t->step);
+  loom__loop_post(loom__task_tl(t)->loop, &t->step);
   loom__task_suspend(t);
   atomic_store_explicit(&t->pstate, LOOM__P_RUNNING, memory_order_release);
   if (t->cancel_pending) {

@@ -36,23 +36,24 @@ typedef struct loom__task_loop loom__task_loop;
 typedef struct loom__task loom__task;
 
 struct loom__task {
-  loom_future fut;            /* first: the task is its future */
+  loom_future fut;            /* first: the task is its future.  Its job slot,
+                                 unused by tasks otherwise, holds the body
+                                 (fut.fn, fut.arg), the loop's task state
+                                 (fut.producer) and the id (fut.producer_data):
+                                 see the accessors below */
   loom__callback step;        /* posted to start or resume it */
   loom__timer timer;          /* deadline of the current wait */
   _Atomic uint32_t pstate;    /* LOOM__P_* handshake */
-  loom__task_loop *tl;        /* the loop's task state */
-  loom_fn fn;                 /* body and argument */
-  void *arg;
+  uint32_t stack_size;        /* requested, 0 = loop default (at most 1 GiB) */
   _Atomic(char *) name;       /* owned; NULL until asked: "Task-<id>" */
-  unsigned long id;
-  loom__stack *stack;         /* while started and not finished */
-  size_t stack_size;          /* requested, 0 = loop default */
-  loom__coro *coro;           /* at the top of its stack while it has one */
+  loom__stack *stack;         /* while started and not finished; the coroutine
+                                 context sits at its top (loom__task_coro) */
   loom__waiter *park_w;       /* the waiter it is suspended on, or NULL */
   int64_t park_deadline;      /* monotonic deadline of that wait (dumps) */
   loom_future *awaiting;      /* the future it waits for, if that is the wait */
-  char *cancel_msg;           /* message of the last cancel request, owned */
-  char *err_copy;             /* failure message kept for the report */
+  char *msg;                  /* owned: the message of the last cancel request
+                                 until the task finishes, then a copy of its
+                                 failure message, kept for the report */
   int cancel_requests;        /* cancelling() */
   int rc;                     /* what fn returned */
   bool started, finished;
@@ -60,6 +61,24 @@ struct loom__task {
   bool cancel_pending;        /* deliver LOOM_ECANCELLED at the next suspension */
   loom__task *prev, *next;    /* the loop's list of unfinished tasks */
 };
+
+/* Four cache lines: a million pending tasks are a million of these, and
+ * fresh memory costs a page fault and a kernel page clear per 4 KB. */
+#define LOOM__TASK_SLOT 256
+
+static inline loom__task_loop *loom__task_tl(const loom__task *t) {
+  return (loom__task_loop *)t->fut.producer;
+}
+static inline unsigned long loom__task_id(const loom__task *t) {
+  return (unsigned long)t->fut.producer_data;
+}
+/* The coroutine context at the top of the task's stack (start() puts it
+ * there), or NULL when the task has no stack. */
+static inline loom__coro *loom__task_coro(const loom__task *t) {
+  const loom__stack *s = t->stack;
+  if (!s) return NULL;
+  return (loom__coro *)(((uintptr_t)s->lo + s->size - sizeof(loom__coro)) & ~(uintptr_t)63);
+}
 
 struct loom__task_loop {
   loom_loop *loop;

@@ -101,7 +101,7 @@ static void abandon(loom__task_loop *tl) {
     loom__task_unlink(tl, t);
     t->finished = true;
     t->stack = NULL;
-    t->tl = NULL;
+    t->fut.producer = NULL;
   }
 }
 
@@ -132,7 +132,7 @@ static void report_stack(loom__task *t) {
   size_t len = 0;
   FILE *f = open_memstream(&buf, &len);
   if (!f) return;
-  int n = loom__coro_backtrace(t->coro, f, 32);
+  int n = loom__coro_backtrace(loom__task_coro(t), f, 32);
   fclose(f);
   if (n > 0 && buf) {
     char *save = NULL;
@@ -174,7 +174,7 @@ int loom_task_all(loom_loop *loop, loom_future **out, size_t cap) {
 
 static const char *state_of(const loom__task *t) {
   if (!t->started) return "scheduled (not started)";
-  if (t->tl && t->tl->running == t) return "running";
+  if (loom__task_tl(t) && loom__task_tl(t)->running == t) return "running";
   uint32_t s = atomic_load(&t->pstate);
   if (s == LOOM__P_SCHEDULED) return "scheduled";
   if (s == LOOM__P_PARKED) return "suspended";
@@ -226,8 +226,9 @@ int loom_task_describe(const loom_future *f, char *buf, size_t size) {
 int loom_task_print_stack(const loom_future *f, FILE *out) {
   loom__task *t = loom__task_of(f);
   if (!t || !out) return LOOM_EINVAL;
-  if (!t->started || t->finished || !t->coro || (t->tl && t->tl->running == t)) return 0;
-  return loom__coro_backtrace(t->coro, out, 64);
+  loom__task_loop *tl = loom__task_tl(t);
+  if (!t->started || t->finished || !t->stack || (tl && tl->running == t)) return 0;
+  return loom__coro_backtrace(loom__task_coro(t), out, 64);
 }
 
 int loom_task_dump(loom_loop *loop, FILE *out) {
@@ -243,7 +244,7 @@ int loom_task_dump(loom_loop *loop, FILE *out) {
     fputc('\n', out);
     print_awaits(t, out);
     if (loom_task_print_stack(&t->fut, out) > 0) continue;
-    if (t->tl && t->tl->running == t) loom__coro_backtrace_here(out, 64);
+    if (tl->running == t) loom__coro_backtrace_here(out, 64);
   }
   return n;
 }
