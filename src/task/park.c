@@ -40,9 +40,29 @@ loom__coro *loom__task_sched(void) {
   return &sched_ctx;
 }
 
+/* Only a task that already runs on its stack can be switched to directly;
+ * a first step (start, or a cancelled-before-start finish) needs the loop's
+ * stack. */
+static bool resumable(loom__callback *cb) {
+  return LOOM__CONTAINER_OF(cb, loom__task, step)->started;
+}
+
 void loom__task_suspend(loom__task *t) {
+  loom__task_loop *tl = loom__task_tl(t);
   loom__coro *c = loom__task_coro(t);
-  loom__coro_switch(c, c->exit_to);
+  loom__callback *cb = loom__loop_take_next(tl->loop, loom__task_step, resumable);
+  if (!cb) {
+    loom__coro_switch(c, c->exit_to);
+    return;
+  }
+  /* Direct hand-off: what the loop would do next is run this task's step,
+   * so do it without the two switches through the loop's stack.  Every
+   * task's exit_to is this thread's loop context already (set at its first
+   * step), so finishing still goes through the loop. */
+  loom__task *n = LOOM__CONTAINER_OF(cb, loom__task, step);
+  if (n == t) return; /* a yield with nothing else ready: go on */
+  loom__task_enter(tl, n);
+  loom__coro_switch(c, loom__task_coro(n));
 }
 
 void loom__task_post(loom__task *t) {

@@ -219,10 +219,13 @@ void loom__task_step(loom__callback *cb) {
   loom__coro *sched = loom__task_sched();
   loom__coro *c = loom__task_coro(t);
   c->exit_to = sched;
-  tl->running = t;
-  tl->stepped = t;
-  loom__park_ctx_set(&loom__task_park_ops, t);
+  loom__task_enter(tl, t);
   loom__coro_switch(sched, c);
+  /* Back on the loop's stack.  The task that switched here is the running
+   * one, not necessarily t: t may have handed over to the next ready task
+   * directly (park.c), and that one to another. */
+  t = tl->running;
+  c = loom__task_coro(t);
   loom__park_ctx_set(NULL, NULL);
   tl->running = NULL;
   if (!c->done) return; /* suspended: someone posts the step again */

@@ -108,6 +108,13 @@ static inline loom__task *loom__task_self(void) {
                                                     : NULL;
 }
 
+/* t is about to run on this thread (its step, or a direct hand-off). */
+static inline void loom__task_enter(loom__task_loop *tl, loom__task *t) {
+  tl->running = t;
+  tl->stepped = t;
+  loom__park_ctx_set(&loom__task_park_ops, t);
+}
+
 /* task_loop.c */
 loom__task_loop *loom__task_loop_get(loom_loop *loop, bool create, int *err);
 void loom__task_link(loom__task_loop *tl, loom__task *t);
@@ -119,7 +126,9 @@ void loom__task_step(loom__callback *cb);
 
 /* park.c */
 void loom__task_timer_fired(loom__timer *tm);
-/* Switch from the running task back to the loop (the task's step returns). */
+/* Suspend the running task: switch straight to the task the loop would run
+ * next if nothing else comes first (loom__loop_take_next), else back to the
+ * loop (the step returns). */
 void loom__task_suspend(loom__task *t);
 /* Post t's step from whatever thread we are on. */
 void loom__task_post(loom__task *t);
