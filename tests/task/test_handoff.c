@@ -20,6 +20,7 @@ typedef struct pp {
   bool *stop;     /* set by someone else to end an unbounded run */
   char tag;       /* written into the log on each receive */
   char *log;      /* shared log of receivers, in order */
+  double timeout; /* of each get and put (0: 10 s) */
 } pp;
 
 static int player(loom_future *self, void *arg) {
@@ -27,14 +28,15 @@ static int player(loom_future *self, void *arg) {
   pp *p = arg;
   for (;;) {
     void *item;
-    int rc = loom_queue_get(p->in, &item, 10.0);
+    double timeout = p->timeout > 0 ? p->timeout : 10.0;
+    int rc = loom_queue_get(p->in, &item, timeout);
     if (rc < 0) return rc;
     long v = (long)item;
     if (v < 0) return 0; /* the end marker */
     if (p->log && v < 1000) p->log[v] = p->tag;
     ++*p->hops;
     bool done = p->limit ? v + 1 >= p->limit : *p->stop;
-    rc = loom_queue_put(p->out, (void *)(done ? -1L : v + 1), 10.0);
+    rc = loom_queue_put(p->out, (void *)(done ? -1L : v + 1), timeout);
     if (rc < 0) return rc;
     if (done) return 0;
   }
@@ -54,8 +56,8 @@ static void pingpong_start(loom_loop *l, pingpong *g, long limit, char *log) {
   LT_RC(loom_queue_create(&g->ba, &o), 0);
   g->hops = 0;
   g->stop = false;
-  g->a = (pp){g->ba, g->ab, limit, &g->hops, &g->stop, 'a', log};
-  g->b = (pp){g->ab, g->ba, limit, &g->hops, &g->stop, 'b', log};
+  g->a = (pp){g->ba, g->ab, limit, &g->hops, &g->stop, 'a', log, 0};
+  g->b = (pp){g->ab, g->ba, limit, &g->hops, &g->stop, 'b', log, 0};
   LT_RC(loom_task_spawn(l, player, &g->a, "ping", &g->ta), 0);
   LT_RC(loom_task_spawn(l, player, &g->b, "pong", &g->tb), 0);
   LT_RC(loom_queue_put_nowait(g->ba, (void *)0L), 0); /* serve to ping */
@@ -444,8 +446,10 @@ static int sweep_pingpong(void *ctx) {
   bool stop = false;
   pp a = {0}, b = {0};
   if ((rc = loom_queue_create(&ab, &o)) < 0 || (rc = loom_queue_create(&ba, &o)) < 0) goto out;
-  a = (pp){ba, ab, 40, &hops, &stop, 'a', NULL};
-  b = (pp){ab, ba, 40, &hops, &stop, 'b', NULL};
+  /* A short timeout: when one player could not start, the other gives up
+   * soon instead of waiting 10 s per faulted run. */
+  a = (pp){ba, ab, 40, &hops, &stop, 'a', NULL, 0.5};
+  b = (pp){ab, ba, 40, &hops, &stop, 'b', NULL, 0.5};
   if ((rc = loom_task_spawn(l, player, &a, "ping", &ta)) < 0) goto out;
   if ((rc = loom_task_spawn(l, player, &b, "pong", &tb)) < 0) goto out;
   if ((rc = loom_queue_put_nowait(ba, (void *)0L)) < 0) goto out;
@@ -476,4 +480,5 @@ out:
 LOOM_TEST_T(alloc, fault_sweep_spawn_pingpong, 120) {
   int faulted = loom_test_fault_sweep(sweep_pingpong, NULL, LOOM_FAULT_ALLOC, 200);
   LT_CHECK(faulted > 0, "no allocation failed in the sweep (%d)", faulted);
+  LT_RC(sweep_pingpong(NULL), 0); /* and without faults the game completes */
 }
