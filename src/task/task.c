@@ -59,7 +59,6 @@ int loom_task_spawn_ex(loom_loop *loop, loom_fn fn, void *arg,
   loom__future_init(&t->fut, &loom__task_future_ops);
   loom__callback_init(&t->step, loom__task_step);
   loom__timer_init(&t->timer, loom__task_timer_fired);
-  atomic_init(&t->pstate, LOOM__P_SCHEDULED);
   atomic_init(&t->name, name);
   t->fut.producer = tl;
   t->fut.fn = fn;
@@ -207,8 +206,6 @@ static bool start(loom__task *t) {
   c->name = atomic_load_explicit(&t->name, memory_order_relaxed);
   c->id = loom__task_id(t);
   t->started = true;
-  /* From here on wake-ups follow the park handshake (park.c). */
-  atomic_store_explicit(&t->pstate, LOOM__P_RUNNING, memory_order_release);
   return true;
 }
 
@@ -255,8 +252,7 @@ bool loom_task_cancel(loom_future *f, const char *msg) {
   /* Suspended on a waiter: wake it now with the cancellation.  If the waiter
    * was already fired, the task is about to resume with its event; the
    * request is then delivered at its next suspension point. */
-  if (atomic_load(&t->pstate) == LOOM__P_PARKED && t->park_w &&
-      loom__waiter_fire(t->park_w, LOOM_ECANCELLED))
+  if (t->park_w && loom__waiter_fire(t->park_w, LOOM_ECANCELLED))
     return true;
   t->cancel_pending = true;
   return true;

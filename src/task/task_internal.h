@@ -12,8 +12,9 @@
  * runs and given back when it finishes, so a task that never starts (or is
  * cancelled first) costs no stack at all.
  *
- * Threads: everything here is touched by the loop thread only, except
- * `pstate` (the park handshake, any thread) and the future (its own lock).
+ * Threads: everything here is touched by the loop thread only, except the
+ * future (its own lock); other threads wake a task by firing its waiter,
+ * which posts its step through the loop's thread-safe inbox (park.c).
  */
 #ifndef LOOM_TASK_TASK_INTERNAL_H
 #define LOOM_TASK_TASK_INTERNAL_H
@@ -24,13 +25,6 @@
 #include "../core/waiter.h"
 #include "../futures/future_internal.h"
 #include "../loop/loop_internal.h"
-
-/* The park handshake (park.c): who resumes a suspended task.  RUNNING ->
- * PARKED when the task suspends on a waiter; an unpark moves PARKED ->
- * SCHEDULED and posts the step, or RUNNING -> WOKEN when the waiter was fired
- * before the task parked (park then returns at once).  Exactly one of "park
- * saw it" / "unpark scheduled it" happens. */
-enum { LOOM__P_RUNNING, LOOM__P_WOKEN, LOOM__P_PARKED, LOOM__P_SCHEDULED };
 
 typedef struct loom__task_loop loom__task_loop;
 typedef struct loom__task loom__task;
@@ -43,7 +37,6 @@ struct loom__task {
                                  see the accessors below */
   loom__callback step;        /* posted to start or resume it */
   loom__timer timer;          /* deadline of the current wait */
-  _Atomic uint32_t pstate;    /* LOOM__P_* handshake */
   uint32_t stack_size;        /* requested, 0 = loop default (at most 1 GiB) */
   _Atomic(char *) name;       /* owned; NULL until asked: "Task-<id>" */
   loom__stack *stack;         /* while started and not finished; the coroutine

@@ -175,14 +175,13 @@ int loom_task_all(loom_loop *loop, loom_future **out, size_t cap) {
 static const char *state_of(const loom__task *t) {
   if (!t->started) return "scheduled (not started)";
   if (loom__task_tl(t) && loom__task_tl(t)->running == t) return "running";
-  uint32_t s = atomic_load(&t->pstate);
-  if (s == LOOM__P_SCHEDULED) return "scheduled";
-  if (s == LOOM__P_PARKED) return "suspended";
-  return "running";
+  /* Fired but not resumed yet: its step is queued. */
+  if (t->park_w && !loom__waiter_ready(t->park_w)) return "suspended";
+  return "scheduled";
 }
 
 static void print_awaits(const loom__task *t, FILE *out) {
-  if (atomic_load(&t->pstate) != LOOM__P_PARKED || !t->park_w) return;
+  if (!t->park_w || loom__waiter_ready(t->park_w)) return;
   double left = t->park_deadline == INT64_MAX
                     ? -1
                     : (double)(t->park_deadline - loom_now_ns()) / 1e9;
