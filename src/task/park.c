@@ -58,13 +58,16 @@ void loom__task_suspend(loom__task *t) {
     return;
   }
   /* Direct hand-off: what the loop would do next is run this task's step,
-   * so do it without the two switches through the loop's stack.  Every
-   * task's exit_to is this thread's loop context already (set at its first
-   * step), so finishing still goes through the loop. */
+   * so do it without the two switches through the loop's stack.  n returns
+   * (when it finishes, or suspends with nobody to hand over to) to this
+   * thread's loop context, like t: a loop may be driven by another thread
+   * than the one n last ran on. */
   loom__task *n = LOOM__CONTAINER_OF(cb, loom__task, step);
   if (n == t) return; /* a yield with nothing else ready: go on */
+  loom__coro *nc = loom__task_coro(n);
+  nc->exit_to = c->exit_to;
   loom__task_enter(tl, n);
-  loom__coro_switch(c, loom__task_coro(n));
+  loom__coro_switch(c, nc);
 }
 
 void loom__task_post(loom__task *t) {

@@ -196,6 +196,75 @@ LOOM_TEST(handoff, run_until_complete_returns_mid_game) {
   loom_loop_destroy(l);
 }
 
+/* A loop may be driven by one thread, then another: tasks that hand over to
+ * each other must return to the loop context of the thread driving now. */
+typedef struct watch {
+  long *hops, target;
+} watch;
+
+static int watch_hops(loom_future *self, void *arg) {
+  (void)self;
+  watch *w = arg;
+  while (*w->hops < w->target) {
+    int rc = loom_yield();
+    if (rc < 0) return rc;
+  }
+  return 0;
+}
+
+typedef struct drive {
+  loom_loop *l;
+  loom_future *f;
+  int rc;
+  pthread_t th;
+  loom_event *linger; /* the thread stays alive until this is set */
+} drive;
+
+static void *drive_until(void *arg) {
+  drive *d = arg;
+  d->rc = loom_loop_run_until_complete(d->l, d->f);
+  loom_event_wait(d->linger, 10.0);
+  return NULL;
+}
+
+/* Drive l on a new thread until f is done; the thread then lingers (so the
+ * next driver's thread-local state is not at the same addresses). */
+static void drive_on_thread(drive *d, loom_loop *l, loom_future *f, loom_event *linger) {
+  *d = (drive){l, f, 1, 0, linger};
+  assert_int_equal(pthread_create(&d->th, NULL, drive_until, d), 0);
+  for (int i = 0; i < 10000 && !loom_future_done(f); i++) usleep(1000);
+  assert_true(loom_future_done(f));
+}
+
+LOOM_TEST(handoff, loop_driven_by_threads_in_turn) {
+  loom_loop *l = ts_loop(false);
+  loom_event *linger;
+  LT_RC(loom_event_create(&linger), 0);
+  pingpong g;
+  pingpong_start(l, &g, 0, NULL);
+  watch w1 = {&g.hops, 300}, w2 = {&g.hops, 600};
+  loom_future *f1, *f2;
+  drive d1, d2;
+  LT_RC(loom_task_spawn(l, watch_hops, &w1, "w1", &f1), 0);
+  drive_on_thread(&d1, l, f1, linger);
+  while (loom_loop_is_running(l)) usleep(1000); /* d1 returned from the loop */
+  LT_RC(loom_task_spawn(l, watch_hops, &w2, "w2", &f2), 0);
+  drive_on_thread(&d2, l, f2, linger);
+  while (loom_loop_is_running(l)) usleep(1000);
+  assert_true(g.hops >= 600);
+  g.stop = true;
+  pingpong_finish(l, &g); /* and the main thread drives the end */
+  loom_event_set(linger);
+  pthread_join(d1.th, NULL);
+  pthread_join(d2.th, NULL);
+  LT_RC(d1.rc, 0);
+  LT_RC(d2.rc, 0);
+  loom_future_release(f1);
+  loom_future_release(f2);
+  loom_event_destroy(linger);
+  loom_loop_destroy(l);
+}
+
 /* ---- wake-ups: same-loop task and plain thread, one queue ------------------ */
 
 typedef struct feeder {
