@@ -82,12 +82,13 @@ void loom__task_post(loom__task *t) {
 static void task_unpark(loom__waiter *snap) { loom__task_post(snap->owner); }
 
 void loom__task_timer_fired(loom__timer *tm) {
-  loom__task *t = LOOM__CONTAINER_OF(tm, loom__task, timer);
-  if (t->park_w) loom__waiter_fire(t->park_w, LOOM_ETIMEDOUT);
+  loom__task_frame *fr = LOOM__CONTAINER_OF(tm, loom__task_frame, timer);
+  if (fr->park_w) loom__waiter_fire(fr->park_w, LOOM_ETIMEDOUT);
 }
 
 static void task_park(loom__waiter *w, int64_t deadline) {
   loom__task *t = w->owner;
+  loom__task_frame *fr = loom__task_frame_of(t);
   loom_loop *loop = loom__task_tl(t)->loop;
   /* Claims of our own post nothing: return at once.  A claim that fails
    * means someone fired w first, and its post is ours to consume below. */
@@ -97,17 +98,17 @@ static void task_park(loom__waiter *w, int64_t deadline) {
   }
   bool armed = false;
   if (deadline != INT64_MAX) {
-    armed = loom__timer_start(loop, &t->timer, loom__loop_deadline(loop, deadline)) == 0;
+    armed = loom__timer_start(loop, &fr->timer, loom__loop_deadline(loop, deadline)) == 0;
     /* No room in the timer heap: the wait fails rather than never timing out. */
     if (!armed && loom__waiter_claim(w, LOOM_ENOMEM)) return;
   }
-  t->park_deadline = deadline;
-  t->awaiting = loom__await_hint;
-  t->park_w = w;
+  fr->park_deadline = deadline;
+  fr->awaiting = loom__await_hint;
+  fr->park_w = w;
   loom__task_suspend(t); /* until the step the firer of w posted runs */
-  t->park_w = NULL;
-  t->awaiting = NULL;
-  if (armed) loom__timer_stop(loop, &t->timer);
+  fr->park_w = NULL;
+  fr->awaiting = NULL;
+  if (armed) loom__timer_stop(loop, &fr->timer);
 }
 
 /* ---- sleep and yield ----------------------------------------------------------- */
@@ -143,8 +144,9 @@ int loom_sleep(double seconds) {
   }
   loom__waiter w;
   loom__waiter_init(&w);
-  t->sleeping = true;
+  loom__task_frame *fr = loom__task_frame_of(t);
+  fr->sleeping = true;
   int reason = loom__waiter_park(&w, loom_deadline(seconds));
-  t->sleeping = false;
+  fr->sleeping = false;
   return reason == LOOM_ETIMEDOUT ? 0 : reason;
 }

@@ -58,7 +58,6 @@ int loom_task_spawn_ex(loom_loop *loop, loom_fn fn, void *arg,
   /* Only the fields read before the first step; the rest is set as used. */
   loom__future_init(&t->fut, &loom__task_future_ops);
   loom__callback_init(&t->step, loom__task_step);
-  loom__timer_init(&t->timer, loom__task_timer_fired);
   atomic_init(&t->name, name);
   t->fut.producer = tl;
   t->fut.fn = fn;
@@ -66,12 +65,9 @@ int loom_task_spawn_ex(loom_loop *loop, loom_fn fn, void *arg,
   t->fut.producer_data = ++tl->next_id;
   t->stack = NULL;
   t->stack_size = opts ? (uint32_t)opts->stack_size : 0;
-  t->park_w = NULL;
-  t->awaiting = NULL;
   t->msg = NULL;
   t->cancel_requests = 0;
-  t->rc = 0;
-  t->started = t->finished = t->sleeping = t->cancel_pending = false;
+  t->started = t->finished = t->cancel_pending = false;
   loom__live_inc(LOOM_LIVE_TASKS);
   loom__task_link(tl, t); /* the loop's reference is the initial one */
   if (out) *out = loom_future_retain(&t->fut);
@@ -131,15 +127,15 @@ loom_future *loom_task_current(void) {
 
 /* Store the outcome fn's return code stands for, unless fn finished its
  * future itself. */
-static void settle(loom__task *t) {
+static void settle(loom__task *t, int rc) {
   loom_future *f = &t->fut;
   if (loom_future_done(f)) return;
-  if (t->rc >= 0) {
+  if (rc >= 0) {
     loom_future_set_result(f, NULL, NULL);
-  } else if (t->rc == LOOM_ECANCELLED) {
+  } else if (rc == LOOM_ECANCELLED) {
     loom__future_set_cancelled(f, t->msg);
   } else {
-    loom_future_set_error(f, t->rc, NULL);
+    loom_future_set_error(f, rc, NULL);
   }
 }
 
@@ -179,7 +175,8 @@ static void finish_unstarted(loom__task *t, int rc, const char *why) {
 
 static void task_body(loom__coro *c, void *arg) {
   loom__task *t = arg;
-  t->rc = t->fut.fn(&t->fut, t->fut.arg);
+  int rc = t->fut.fn(&t->fut, t->fut.arg);
+  LOOM__CONTAINER_OF(c, loom__task_frame, coro)->rc = rc;
 }
 
 /* First step: a task cancelled before it started never runs its function. */
@@ -195,12 +192,18 @@ static bool start(loom__task *t) {
     finish_unstarted(t, rc, "no stack for the task");
     return false;
   }
-  /* The context goes at the top of the stack; the frames start below it. */
+  /* The frame goes at the top of the stack; the call frames start below. */
   loom__stack *s = t->stack;
-  uintptr_t at = ((uintptr_t)s->lo + s->size - sizeof(loom__coro)) & ~(uintptr_t)63;
-  loom__coro *c = (loom__coro *)at;
+  loom__task_frame *fr = loom__frame_at(s);
+  loom__timer_init(&fr->timer, loom__task_timer_fired);
+  fr->task = t;
+  fr->park_w = NULL;
+  fr->awaiting = NULL;
+  fr->rc = 0;
+  fr->sleeping = false;
+  loom__coro *c = &fr->coro;
   loom__stack below = *s;
-  below.size = (size_t)((char *)c - s->lo);
+  below.size = (size_t)((char *)fr - s->lo);
   loom__coro_init(c, &below, task_body, t);
   c->stack_size = s->size; /* the whole stack, for tools and reports */
   c->name = atomic_load_explicit(&t->name, memory_order_relaxed);
@@ -226,10 +229,11 @@ void loom__task_step(loom__callback *cb) {
   loom__park_ctx_set(NULL, NULL);
   tl->running = NULL;
   if (!c->done) return; /* suspended: someone posts the step again */
+  int rc = LOOM__CONTAINER_OF(c, loom__task_frame, coro)->rc;
   loom__coro_fini(c);
   loom__stack_put(tl->pool, t->stack);
   t->stack = NULL;
-  settle(t);
+  settle(t, rc);
   finish(t);
 }
 
@@ -252,7 +256,8 @@ bool loom_task_cancel(loom_future *f, const char *msg) {
   /* Suspended on a waiter: wake it now with the cancellation.  If the waiter
    * was already fired, the task is about to resume with its event; the
    * request is then delivered at its next suspension point. */
-  if (t->park_w && loom__waiter_fire(t->park_w, LOOM_ECANCELLED))
+  loom__waiter *w = loom__task_park_w(t);
+  if (w && loom__waiter_fire(w, LOOM_ECANCELLED))
     return true;
   t->cancel_pending = true;
   return true;

@@ -36,28 +36,36 @@ struct loom__task {
                                  (fut.producer) and the id (fut.producer_data):
                                  see the accessors below */
   loom__callback step;        /* posted to start or resume it */
-  loom__timer timer;          /* deadline of the current wait */
   uint32_t stack_size;        /* requested, 0 = loop default (at most 1 GiB) */
+  int cancel_requests;        /* cancelling() */
   _Atomic(char *) name;       /* owned; NULL until asked: "Task-<id>" */
-  loom__stack *stack;         /* while started and not finished; the coroutine
-                                 context sits at its top (loom__task_coro) */
-  loom__waiter *park_w;       /* the waiter it is suspended on, or NULL */
-  int64_t park_deadline;      /* monotonic deadline of that wait (dumps) */
-  loom_future *awaiting;      /* the future it waits for, if that is the wait */
+  loom__stack *stack;         /* while started and not finished; the task's
+                                 frame sits at its top (loom__task_frame) */
   char *msg;                  /* owned: the message of the last cancel request
                                  until the task finishes, then a copy of its
                                  failure message, kept for the report */
-  int cancel_requests;        /* cancelling() */
-  int rc;                     /* what fn returned */
   bool started, finished;
-  bool sleeping;              /* parked in loom_sleep (dumps) */
   bool cancel_pending;        /* deliver LOOM_ECANCELLED at the next suspension */
   loom__task *prev, *next;    /* the loop's list of unfinished tasks */
 };
 
-/* Four cache lines: a million pending tasks are a million of these, and
+/* What a task needs only while it has a stack (started, not finished) lives
+ * at the top of that stack, on the page its first frames touch anyway: a
+ * million tasks spawned before any runs cost only the struct above. */
+typedef struct loom__task_frame {
+  loom__coro coro;            /* first: its saved context */
+  loom__timer timer;          /* deadline of the current wait */
+  loom__task *task;           /* back to the task (the timer's callback) */
+  loom__waiter *park_w;       /* the waiter it is suspended on, or NULL */
+  int64_t park_deadline;      /* monotonic deadline of that wait (dumps) */
+  loom_future *awaiting;      /* the future it waits for, if that is the wait */
+  int rc;                     /* what fn returned */
+  bool sleeping;              /* parked in loom_sleep (dumps) */
+} loom__task_frame;
+
+/* Three cache lines: a million pending tasks are a million of these, and
  * fresh memory costs a page fault and a kernel page clear per 4 KB. */
-#define LOOM__TASK_SLOT 256
+#define LOOM__TASK_SLOT 192
 
 static inline loom__task_loop *loom__task_tl(const loom__task *t) {
   return (loom__task_loop *)t->fut.producer;
@@ -65,12 +73,21 @@ static inline loom__task_loop *loom__task_tl(const loom__task *t) {
 static inline unsigned long loom__task_id(const loom__task *t) {
   return (unsigned long)t->fut.producer_data;
 }
-/* The coroutine context at the top of the task's stack (start() puts it
- * there), or NULL when the task has no stack. */
+/* The frame at the top of stack s (start() puts it there). */
+static inline loom__task_frame *loom__frame_at(const loom__stack *s) {
+  return (loom__task_frame *)(((uintptr_t)s->lo + s->size - sizeof(loom__task_frame)) &
+                              ~(uintptr_t)63);
+}
+/* The task's frame, or NULL when it has no stack (not started, finished). */
+static inline loom__task_frame *loom__task_frame_of(const loom__task *t) {
+  return t->stack ? loom__frame_at(t->stack) : NULL;
+}
 static inline loom__coro *loom__task_coro(const loom__task *t) {
-  const loom__stack *s = t->stack;
-  if (!s) return NULL;
-  return (loom__coro *)(((uintptr_t)s->lo + s->size - sizeof(loom__coro)) & ~(uintptr_t)63);
+  return t->stack ? &loom__frame_at(t->stack)->coro : NULL;
+}
+/* The waiter the task is suspended on, or NULL. */
+static inline loom__waiter *loom__task_park_w(const loom__task *t) {
+  return t->stack ? loom__frame_at(t->stack)->park_w : NULL;
 }
 
 struct loom__task_loop {

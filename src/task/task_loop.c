@@ -176,25 +176,27 @@ static const char *state_of(const loom__task *t) {
   if (!t->started) return "scheduled (not started)";
   if (loom__task_tl(t) && loom__task_tl(t)->running == t) return "running";
   /* Fired but not resumed yet: its step is queued. */
-  if (t->park_w && !loom__waiter_ready(t->park_w)) return "suspended";
+  loom__waiter *w = loom__task_park_w(t);
+  if (w && !loom__waiter_ready(w)) return "suspended";
   return "scheduled";
 }
 
 static void print_awaits(const loom__task *t, FILE *out) {
-  if (!t->park_w || loom__waiter_ready(t->park_w)) return;
-  double left = t->park_deadline == INT64_MAX
+  loom__task_frame *fr = loom__task_frame_of(t);
+  if (!fr || !fr->park_w || loom__waiter_ready(fr->park_w)) return;
+  double left = fr->park_deadline == INT64_MAX
                     ? -1
-                    : (double)(t->park_deadline - loom_now_ns()) / 1e9;
+                    : (double)(fr->park_deadline - loom_now_ns()) / 1e9;
+  loom_future *awaiting = fr->awaiting;
   char what[160];
-  if (t->sleeping)
+  if (fr->sleeping)
     snprintf(what, sizeof what, "sleep");
-  else if (loom__task_of(t->awaiting))
-    snprintf(what, sizeof what, "task '%s'", loom__task_name(loom__task_of(t->awaiting)));
-  else if (t->awaiting && loom_future_label(t->awaiting))
-    snprintf(what, sizeof what, "future %p (%s)", (void *)t->awaiting,
-             loom_future_label(t->awaiting));
-  else if (t->awaiting)
-    snprintf(what, sizeof what, "future %p", (void *)t->awaiting);
+  else if (loom__task_of(awaiting))
+    snprintf(what, sizeof what, "task '%s'", loom__task_name(loom__task_of(awaiting)));
+  else if (awaiting && loom_future_label(awaiting))
+    snprintf(what, sizeof what, "future %p (%s)", (void *)awaiting, loom_future_label(awaiting));
+  else if (awaiting)
+    snprintf(what, sizeof what, "future %p", (void *)awaiting);
   else
     snprintf(what, sizeof what, "a wait (queue, lock, event...)");
   if (left >= 0)
