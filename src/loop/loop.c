@@ -262,8 +262,7 @@ static bool boundary_skippable(loom_loop *loop) {
   return poll_skip(loop, false);
 }
 
-loom__callback *loom__loop_take_next(loom_loop *loop, loom__callback_fn fn,
-                                     bool (*ok)(loom__callback *cb)) {
+loom__callback *loom__loop_take_next(loom_loop *loop, loom__callback_fn fn) {
   if (loop->slow_ns) return NULL; /* the stall detector times each entry */
   if (!loop->batch) {
     if (!boundary_skippable(loop)) return NULL;
@@ -271,7 +270,7 @@ loom__callback *loom__loop_take_next(loom_loop *loop, loom__callback_fn fn,
     loop->ready.head = loop->ready.tail = NULL;
   }
   loom__callback *cb = loop->batch;
-  if (cb->fn != fn || !ok(cb)) return NULL;
+  if (cb->fn != fn) return NULL;
   loop->batch = cb->next;
   return cb;
 }

@@ -52,7 +52,7 @@ void loom__loop_post(loom_loop *loop, loom__callback *cb);
 void loom__loop_post_threadsafe(loom_loop *loop, loom__callback *cb);
 
 /* Loop thread, from inside a ready callback (a task step): the entry the
- * loop would run next, if it is an `fn` entry accepted by `ok`, taken off
+ * loop would run next, if it is an `fn` entry, taken off
  * the queue so the caller can run it in place - a task that suspends
  * switches straight to the next task instead of through the loop.  It takes
  * the next entry of the current batch, or, at the end of the batch, the head
@@ -60,8 +60,7 @@ void loom__loop_post_threadsafe(loom_loop *loop, loom__callback *cb);
  * due - this counts as a skipped poll, so I/O is not starved -, no timer
  * armed, no thread-safe post, no stop).  NULL when the loop must run its
  * course (also while the stall detector is on).  Never blocks. */
-loom__callback *loom__loop_take_next(loom_loop *loop, loom__callback_fn fn,
-                                     bool (*ok)(loom__callback *cb));
+loom__callback *loom__loop_take_next(loom_loop *loop, loom__callback_fn fn);
 
 /* Register `fn` as bookkeeping that must not be lost: when the loop closes,
  * queued entries with this fn are run (until none is left) instead of being

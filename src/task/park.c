@@ -42,17 +42,10 @@ loom__coro *loom__task_sched(void) {
   return &sched_ctx;
 }
 
-/* Only a task that already runs on its stack can be switched to directly;
- * a first step (start, or a cancelled-before-start finish) needs the loop's
- * stack. */
-static bool resumable(loom__callback *cb) {
-  return LOOM__CONTAINER_OF(cb, loom__task, step)->started;
-}
-
 void loom__task_suspend(loom__task *t) {
   loom__task_loop *tl = loom__task_tl(t);
   loom__coro *c = loom__task_coro(t);
-  loom__callback *cb = loom__loop_take_next(tl->loop, loom__task_step, resumable);
+  loom__callback *cb = loom__loop_take_next(tl->loop, loom__task_step);
   if (!cb) {
     loom__coro_switch(c, c->exit_to);
     return;

@@ -20,6 +20,7 @@
 
 static bool task_cancel_op(loom_future *f, const char *msg);
 static void task_free_op(loom_future *f);
+static void first_step(loom__callback *cb);
 static const char *task_label_op(const loom_future *f);
 
 _Static_assert(sizeof(loom__task) <= LOOM__TASK_SLOT, "loom__task outgrew its slot");
@@ -57,7 +58,7 @@ int loom_task_spawn_ex(loom_loop *loop, loom_fn fn, void *arg,
   }
   /* Only the fields read before the first step; the rest is set as used. */
   loom__future_init(&t->fut, &loom__task_future_ops);
-  loom__callback_init(&t->step, loom__task_step);
+  loom__callback_init(&t->step, first_step);
   atomic_init(&t->name, name);
   t->fut.producer = tl;
   t->fut.fn = fn;
@@ -212,9 +213,18 @@ static bool start(loom__task *t) {
   return true;
 }
 
+/* A task's first step starts it, on the loop's stack; later steps are
+ * loom__task_step, the only kind a suspending task may switch to directly
+ * (park.c), since the task then already runs on its own stack. */
+static void first_step(loom__callback *cb) {
+  loom__task *t = LOOM__CONTAINER_OF(cb, loom__task, step);
+  if (!start(t)) return;
+  cb->fn = loom__task_step;
+  loom__task_step(cb);
+}
+
 void loom__task_step(loom__callback *cb) {
   loom__task *t = LOOM__CONTAINER_OF(cb, loom__task, step);
-  if (!t->started && !start(t)) return;
   loom__task_loop *tl = loom__task_tl(t);
   loom__coro *sched = loom__task_sched();
   loom__coro *c = loom__task_coro(t);
