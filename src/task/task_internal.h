@@ -4,13 +4,15 @@
  * dumps, stall reports).
  *
  * A task embeds its future (first member, so a loom_future * of a task is
- * the task), its coroutine context, a ready-queue entry (its "step") and a
- * timer, so scheduling it, waking it and timing out its waits never
- * allocate.  Its coroutine context (saved registers...) lives at the top of
- * its own stack, on the page the first frames touch anyway, so a task that
- * finished - or a million idle ones - costs only the smaller struct here.  The stack is taken from the loop's pool when the task first
- * runs and given back when it finishes, so a task that never starts (or is
- * cancelled first) costs no stack at all.
+ * the task) and a ready-queue entry (its "step"); what it needs only while
+ * it runs - its coroutine context, the timer of its current wait, the waiter
+ * - sits in a frame at the top of its own stack (loom__task_frame), on the
+ * page its first call frames touch anyway.  So scheduling it, waking it and
+ * timing out its waits never allocate, and a task that has not started, or
+ * has finished, costs only the 192 bytes of the struct, from the slab
+ * (core/slab.c).  The stack is taken from the loop's pool when the task
+ * first runs and given back when it finishes, so a task that never starts
+ * (or is cancelled first) costs no stack at all.
  *
  * Threads: everything here is touched by the loop thread only, except the
  * future (its own lock); other threads wake a task by firing its waiter,
