@@ -11,6 +11,10 @@
 
 #include "task_support.h"
 
+#if defined(LOOM_ASAN)
+#include <sanitizer/asan_interface.h>
+#endif
+
 /* ---- ping-pong through two queues of size 1 ------------------------------- */
 
 typedef struct pp {
@@ -414,6 +418,10 @@ LOOM_TEST(alloc, task_slot_reused_clean) {
   assert_true(loom_future_cancelled(t));
   void *old = t;
   loom_future_release(t);
+#if defined(LOOM_ASAN)
+  /* A free slot is poisoned: a use after free is caught until it is reused. */
+  assert_true(__asan_address_is_poisoned((char *)old + 100));
+#endif
   loom_future *n;
   LT_RC(loom_task_spawn(l, return_arg, (void *)42L, NULL, &n), 0);
   LT_CHECK((void *)n == old, "new task at %p, the freed one was at %p", (void *)n, old);
