@@ -16,7 +16,9 @@
  * waiter's claim lets exactly one party fire it, and the task waits on one
  * waiter at a time, the step is never queued twice.  The only claims that
  * post nothing are the task's own, in park itself (a pending cancellation,
- * no room for the timer), and then park returns without suspending.  Same-
+ * no room for the timer), and then park returns without suspending.  So a
+ * primitive must park on every task waiter it published and someone may
+ * have fired (all of loom's do: publish, then park).  Same-
  * loop wake-ups (a task putting to a queue another task waits on) thus cost
  * the waiter's claim and a plain append to the ready queue, no more.
  */
@@ -99,6 +101,13 @@ static void task_park(loom__waiter *w, int64_t deadline) {
   fr->awaiting = loom__await_hint;
   fr->park_w = w;
   loom__task_suspend(t); /* until the step the firer of w posted runs */
+  /* Only a fire posts our step, so w is READY here - unless some primitive
+   * fired a task waiter it then did not park on (see the top): its stray
+   * post resumed us.  Say so loudly: such a post can also queue the step
+   * twice. */
+  if (LOOM__UNLIKELY(!loom__waiter_ready(w)))
+    loom__report("task '%s' resumed before its wait ended: a waiter was fired "
+                 "that its task never parked on", loom__task_name(t));
   fr->park_w = NULL;
   fr->awaiting = NULL;
   if (armed) loom__timer_stop(loop, &fr->timer);
