@@ -76,7 +76,7 @@ int loom_task_spawn(loom_loop *loop, loom_fn fn, void *arg, const char *name,
                     loom_future **out);
 
 /* Same with options (name, per-task stack size). `opts` may be NULL.
- * Returns as loom_task_spawn. */
+ * Returns as loom_task_spawn, and LOOM_EINVAL for a stack_size above 1 GiB. */
 int loom_task_spawn_ex(loom_loop *loop, loom_fn fn, void *arg,
                        const loom_task_options *opts, loom_future **out);
 

@@ -1,26 +1,16 @@
 /* future_alloc.c - storage for loom_future objects.
  *
  * Futures are the object loom allocates most: one per job, per task, per
- * network operation.  A program that submits 200,000 jobs touches 25 MB of
- * fresh heap, and on a virtual machine each 4 KB page fault costs more than
- * the rest of a job's life.  So futures come from 2 MB chunks advised to use
- * transparent huge pages (one fault per 2 MB when the kernel has one free),
- * carved into 128-byte, cache-line-aligned slots (no false sharing between a
- * future a submitter is filling and one a worker is finishing).
- *
- * Free slots go to a per-thread list (no lock on the fast path); a thread
- * with too many hands half of them to the global list, and one that runs
- * dry takes a batch from it (or carves the current chunk).  A thread that
- * exits returns its list.  Chunks are kept for the life of the process.
+ * network operation.  They come from the futures class of the slab
+ * (core/slab.c: 2 MB huge-page chunks, per-thread free lists), carved into
+ * 128-byte, cache-line-aligned slots: no false sharing between a future a
+ * submitter is filling and one a worker is finishing.
  *
  * Under AddressSanitizer futures use loom__malloc/loom__free directly, so a
- * use after free of a future is still caught.  Either way each allocation
- * passes the ALLOC fault point.
+ * use after free of a future is caught however late it comes.  Either way
+ * each allocation passes the ALLOC fault point.
  */
-#include <pthread.h>
-#include <stdint.h>
-#include <sys/mman.h>
-
+#include "../core/slab.h"
 #include "future_internal.h"
 
 #ifdef LOOM_ASAN
@@ -30,114 +20,11 @@ void loom__future_free(void *p) { loom__free(p); }
 
 #else
 
-#define SLOT 128          /* bytes per future: two cache lines */
-#define CHUNK (2u << 20)  /* one transparent huge page */
-#define BATCH 64          /* slots moved between a thread and the global list */
-#define LOCAL_MAX 512     /* a thread keeps at most this many free slots */
+#define SLOT 128 /* bytes per future: two cache lines */
 
 _Static_assert(sizeof(loom_future) <= SLOT, "loom_future outgrew its slot");
 
-typedef struct slot {
-  struct slot *next;
-} slot;
-
-static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER; /* guards g_* */
-static slot *g_free;            /* free slots returned by threads */
-static char *g_bump, *g_end;    /* the chunk being carved */
-static void *g_chunks;          /* every chunk, linked through its first word */
-
-static _Thread_local slot *t_free;
-static _Thread_local int t_count;
-static _Thread_local bool t_registered;
-static pthread_key_t t_key;
-static pthread_once_t t_once = PTHREAD_ONCE_INIT;
-
-/* Hand `n` slots of the thread's list to the global list. */
-static void give_back(int n) {
-  if (n <= 0) return;
-  slot *first = t_free, *last = first;
-  for (int i = 1; i < n; i++) last = last->next;
-  t_free = last->next;
-  t_count -= n;
-  pthread_mutex_lock(&g_mu);
-  last->next = g_free;
-  g_free = first;
-  pthread_mutex_unlock(&g_mu);
-}
-
-static void thread_exit(void *unused) {
-  (void)unused;
-  give_back(t_count);
-}
-
-/* A process forked while another thread held g_mu must not inherit it
- * locked (process pools fork). */
-static void fork_prepare(void) { pthread_mutex_lock(&g_mu); }
-static void fork_release(void) { pthread_mutex_unlock(&g_mu); }
-
-static void init_once(void) {
-  pthread_key_create(&t_key, thread_exit);
-  pthread_atfork(fork_prepare, fork_release, fork_release);
-}
-
-/* g_mu held.  Start a new chunk; false if memory is exhausted. */
-static bool new_chunk(void) {
-  char *raw = loom__malloc(2 * (size_t)CHUNK); /* mapped, not touched */
-  if (!raw) return false;
-  uintptr_t a = ((uintptr_t)raw + CHUNK - 1) & ~(uintptr_t)(CHUNK - 1);
-  madvise((void *)a, CHUNK, MADV_HUGEPAGE); /* a hint: failure is harmless */
-  *(void **)raw = g_chunks; /* keep it reachable (leak checkers) */
-  g_chunks = raw;
-  g_bump = (char *)a;
-  g_end = g_bump + CHUNK;
-  if (a - (uintptr_t)raw < sizeof(void *)) g_bump += SLOT; /* link word inside */
-  return true;
-}
-
-static void register_thread(void) {
-  pthread_once(&t_once, init_once);
-  pthread_setspecific(t_key, (void *)1); /* so thread_exit runs */
-  t_registered = true;
-}
-
-/* Refill the thread's list with up to BATCH slots. */
-static void refill(void) {
-  if (!t_registered) register_thread();
-  pthread_mutex_lock(&g_mu);
-  while (t_count < BATCH && g_free) {
-    slot *s = g_free;
-    g_free = s->next;
-    s->next = t_free;
-    t_free = s;
-    t_count++;
-  }
-  while (t_count < BATCH) {
-    if (g_bump == g_end && !new_chunk()) break;
-    slot *s = (slot *)g_bump;
-    g_bump += SLOT;
-    s->next = t_free;
-    t_free = s;
-    t_count++;
-  }
-  pthread_mutex_unlock(&g_mu);
-}
-
-void *loom__future_alloc(void) {
-  if (loom__fault(LOOM_FAULT_ALLOC)) return NULL;
-  if (LOOM__UNLIKELY(!t_free)) refill();
-  slot *s = t_free;
-  if (!s) return NULL;
-  t_free = s->next;
-  t_count--;
-  return s;
-}
-
-void loom__future_free(void *p) {
-  if (LOOM__UNLIKELY(!t_registered)) register_thread();
-  slot *s = p;
-  s->next = t_free;
-  t_free = s;
-  if (LOOM__UNLIKELY(++t_count > LOCAL_MAX)) give_back(LOCAL_MAX / 2);
-}
+void *loom__future_alloc(void) { return loom__slab_alloc(LOOM__SLAB_FUTURE, SLOT); }
+void loom__future_free(void *p) { loom__slab_free(LOOM__SLAB_FUTURE, p); }
 
 #endif

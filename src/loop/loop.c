@@ -13,11 +13,12 @@
  *
  * Unlike asyncio, step 2 is skipped while callbacks are ready, except on
  * every POLL_EVERY-th iteration or once POLL_MAX_GAP_NS (coarse clock) has
- * passed since the first skipped one.  A task ping-pong is one iteration per
+ * passed since the first skipped one (looked at every GAP_CHECK_EVERY-th
+ * skip).  A task ping-pong is one iteration per
  * hop, and a zero-timeout epoll_wait plus a clock read were most of its
  * cost.  The price is bounded I/O starvation: fd events, signals and the
  * wake-up eventfd wait at most POLL_EVERY iterations or ~POLL_MAX_GAP_NS
- * (plus one batch); thread-safe posts are unaffected (the inbox is drained
+ * (plus GAP_CHECK_EVERY batches); thread-safe posts are unaffected (the inbox is drained
  * every iteration).  The clock is read only when timers are pending.
  *
  * Thread-safe posts go on a lock-free LIFO (one CAS per post); the loop takes
@@ -42,6 +43,9 @@ enum { EVENT_BATCH = 256 };
 /* I/O starvation bound while callbacks keep coming (see the top). */
 enum { POLL_EVERY = 64 };
 #define POLL_MAX_GAP_NS ((int64_t)2000000) /* 2 ms; the coarse clock ticks 1-4 ms */
+/* The gap is checked every GAP_CHECK_EVERY skips: a vDSO clock read per
+ * task hop was a tenth of a hop's cost. */
+enum { GAP_CHECK_EVERY = 8 };
 
 /* ---- clock ---------------------------------------------------------------- */
 
@@ -183,11 +187,16 @@ unsigned long loom_loop_slow_callback_count(const loom_loop *loop) {
 
 /* ---- one iteration ----------------------------------------------------------- */
 
+/* The batch lives in the loop (not in a local) so that a task suspending
+ * inside it can hand the CPU straight to the next entry (loom__loop_take_next).
+ * A nested run (loom__loop_run_once from a callback) keeps the outer rest. */
 static void run_ready(loom_loop *loop) {
-  loom__callback *cb = loop->ready.head;
+  loom__callback *outer = loop->batch;
+  loop->batch = loop->ready.head;
   loop->ready.head = loop->ready.tail = NULL;
-  while (cb) {
-    loom__callback *next = cb->next; /* cb may be freed by its own fn */
+  loom__callback *cb;
+  while ((cb = loop->batch)) {
+    loop->batch = cb->next; /* before fn: cb may be freed by its own fn */
     if (LOOM__UNLIKELY(loop->slow_ns)) {
       int64_t t0 = loom_now_ns();
       cb->fn(cb);
@@ -195,8 +204,8 @@ static void run_ready(loom_loop *loop) {
     } else {
       cb->fn(cb);
     }
-    cb = next;
   }
+  loop->batch = outer;
 }
 
 static int64_t poll_timeout(loom_loop *loop, bool nowait) {
@@ -227,14 +236,43 @@ static int64_t coarse_now(void) {
 static bool poll_skip(loom_loop *loop, bool nowait) {
   if (nowait || (!loop->ready.head && !atomic_load_explicit(&loop->inbox, memory_order_relaxed)))
     return false;
-  if (loop->polls_skipped == 0) {
+  uint32_t n = loop->polls_skipped;
+  if (n == 0) {
     loop->skip_since = coarse_now();
-  } else if (loop->polls_skipped >= POLL_EVERY ||
-             coarse_now() - loop->skip_since >= POLL_MAX_GAP_NS) {
+  } else if (n >= POLL_EVERY ||
+             ((n & (GAP_CHECK_EVERY - 1)) == 0 &&
+              coarse_now() - loop->skip_since >= POLL_MAX_GAP_NS)) {
     return false;
   }
   loop->polls_skipped++;
   return true;
+}
+
+/* The end of a batch, where the next iteration would begin: may it be
+ * skipped, the ready queue becoming the batch at once?  Only when that
+ * iteration would do nothing else: the backend poll may be skipped (this
+ * counts as a skipped iteration), no timer is armed, nothing arrived from
+ * other threads, and nobody asked the loop to stop or return. */
+static bool boundary_skippable(loom_loop *loop) {
+  if (!loop->ready.head || loop->heap_len ||
+      atomic_load_explicit(&loop->inbox, memory_order_relaxed) ||
+      atomic_load_explicit(&loop->stop_req, memory_order_relaxed) ||
+      atomic_load_explicit(&loop->ruc_done, memory_order_relaxed))
+    return false;
+  return poll_skip(loop, false);
+}
+
+loom__callback *loom__loop_take_next(loom_loop *loop, loom__callback_fn fn) {
+  if (loop->slow_ns) return NULL; /* the stall detector times each entry */
+  if (!loop->batch) {
+    if (!boundary_skippable(loop)) return NULL;
+    loop->batch = loop->ready.head;
+    loop->ready.head = loop->ready.tail = NULL;
+  }
+  loom__callback *cb = loop->batch;
+  if (cb->fn != fn) return NULL;
+  loop->batch = cb->next;
+  return cb;
 }
 
 static int poll_events(loom_loop *loop, int64_t timeout, loom__poll_event *ev) {
@@ -355,7 +393,6 @@ bool loom_loop_is_running(const loom_loop *loop) { return loop && atomic_load(&l
 bool loom_loop_is_closed(const loom_loop *loop) { return loop && atomic_load(&loop->closed); }
 loom_loop *loom_loop_current(void) { return loom__tls_loop; }
 loom_loop *loom__loop_current(void) { return loom__tls_loop; }
-bool loom__loop_on_thread(const loom_loop *loop) { return loop && loom__tls_loop == loop; }
 
 void loom__loop_set_hooks(loom_loop *loop, const loom__loop_hooks *hooks) {
   if (hooks) loop->hooks = *hooks;

@@ -60,6 +60,7 @@ struct loom_loop {
   _Atomic bool wake_pending;    /* an eventfd write is outstanding (coalescing) */
   _Atomic(loom__callback *) inbox; /* thread-safe posts, LIFO; reversed on drain */
   loom__cbq ready;              /* call_soon / loom__loop_post, FIFO */
+  loom__callback *batch;        /* rest of the batch run_ready is running */
 
   /* Timers: 4-ary min-heap on (deadline, seq), see timer.c. */
   loom__heap_ent *heap;         /* slot 0 = root; children of i at 4i+1..4i+4 */

@@ -51,6 +51,17 @@ void loom__loop_post(loom_loop *loop, loom__callback *cb);
  * is equivalent to loom__loop_post (and cheaper). */
 void loom__loop_post_threadsafe(loom_loop *loop, loom__callback *cb);
 
+/* Loop thread, from inside a ready callback (a task step): the entry the
+ * loop would run next, if it is an `fn` entry, taken off
+ * the queue so the caller can run it in place - a task that suspends
+ * switches straight to the next task instead of through the loop.  It takes
+ * the next entry of the current batch, or, at the end of the batch, the head
+ * of the ready queue when the next iteration would do nothing else (no poll
+ * due - this counts as a skipped poll, so I/O is not starved -, no timer
+ * armed, no thread-safe post, no stop).  NULL when the loop must run its
+ * course (also while the stall detector is on).  Never blocks. */
+loom__callback *loom__loop_take_next(loom_loop *loop, loom__callback_fn fn);
+
 /* Register `fn` as bookkeeping that must not be lost: when the loop closes,
  * queued entries with this fn are run (until none is left) instead of being
  * dropped like other callbacks.  For combinators' completion notices, never
@@ -124,8 +135,14 @@ int64_t loom__loop_deadline(const loom_loop *loop, int64_t mono_deadline);
 /* The loop this thread is driving (TLS), or NULL. */
 loom_loop *loom__loop_current(void);
 
-/* True if the caller is the thread driving `loop`. Any thread. */
-bool loom__loop_on_thread(const loom_loop *loop);
+/* The loop the calling thread drives, or NULL (loop.c). */
+extern _Thread_local loom_loop *loom__tls_loop;
+
+/* True if the caller is the thread driving `loop`. Any thread.  Inline: a
+ * task waking a task of its own loop asks this on every hop. */
+static inline bool loom__loop_on_thread(const loom_loop *loop) {
+  return loop && loom__tls_loop == loop;
+}
 
 /* ---- hooks for the task layer ------------------------------------------ */
 

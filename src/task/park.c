@@ -5,18 +5,22 @@
  * (a future completing, a queue item...), by the task's timer (deadline,
  * LOOM_ETIMEDOUT) or by loom_task_cancel (LOOM_ECANCELLED).  unpark is called
  * by whoever fired w, from any thread, with a snapshot of w: it only knows
- * the task (w->owner).  The handshake on t->pstate makes "fired before the
- * task parked" safe:
+ * the task (w->owner).
  *
- *   park:   RUNNING --CAS--> PARKED, then switch to the loop
- *   unpark: RUNNING --CAS--> WOKEN      (the task has not parked yet: park
- *                                        will see WOKEN and not suspend)
- *           PARKED  --CAS--> SCHEDULED  (post the task's step; it resumes)
- *
- * A WOKEN left by a waiter the task never parked on (it saw READY first) can
- * at worst cause one spurious resume, so park re-checks w and parks again
- * until w really is READY.  The step is posted only by the party that won the
- * PARKED -> SCHEDULED CAS, so it is never queued twice.
+ * No handshake is needed between the two: every fire of a task's waiter
+ * posts the task's step (unpark), and park always consumes exactly one such
+ * post by suspending, even when w was fired before park was reached.  A
+ * step runs only on the loop's thread, which is busy running the task until
+ * it suspends, so a post can never resume a task that has not parked yet -
+ * at worst a task fired early resumes one loop pass later.  Since the
+ * waiter's claim lets exactly one party fire it, and the task waits on one
+ * waiter at a time, the step is never queued twice.  The only claims that
+ * post nothing are the task's own, in park itself (a pending cancellation,
+ * no room for the timer), and then park returns without suspending.  So a
+ * primitive must park on every task waiter it published and someone may
+ * have fired (all of loom's do: publish, then park).  Same-
+ * loop wake-ups (a task putting to a queue another task waits on) thus cost
+ * the waiter's claim and a plain append to the ready queue, no more.
  */
 #include <time.h>
 
@@ -40,76 +44,73 @@ loom__coro *loom__task_sched(void) {
   return &sched_ctx;
 }
 
-void loom__task_suspend(loom__task *t) { loom__coro_switch(t->coro, t->coro->exit_to); }
+void loom__task_suspend(loom__task *t) {
+  loom__task_loop *tl = loom__task_tl(t);
+  loom__coro *c = loom__task_coro(t);
+  loom__callback *cb = loom__loop_take_next(tl->loop, loom__task_step);
+  if (!cb) {
+    loom__coro_switch(c, c->exit_to);
+    return;
+  }
+  /* Direct hand-off: what the loop would do next is run this task's step,
+   * so do it without the two switches through the loop's stack.  n returns
+   * (when it finishes, or suspends with nobody to hand over to) to this
+   * thread's loop context, like t: a loop may be driven by another thread
+   * than the one n last ran on. */
+  loom__task *n = LOOM__CONTAINER_OF(cb, loom__task, step);
+  if (n == t) return; /* a yield with nothing else ready: go on */
+  loom__coro *nc = loom__task_coro(n);
+  nc->exit_to = c->exit_to;
+  loom__task_enter(tl, n);
+  loom__coro_switch(c, nc);
+}
 
 void loom__task_post(loom__task *t) {
-  loom_loop *loop = t->tl->loop;
+  loom_loop *loop = loom__task_tl(t)->loop;
   if (loom__loop_on_thread(loop))
     loom__loop_post(loop, &t->step);
   else
     loom__loop_post_threadsafe(loop, &t->step);
 }
 
-static void task_unpark(loom__waiter *snap) {
-  loom__task *t = snap->owner;
-  uint32_t s = atomic_load_explicit(&t->pstate, memory_order_acquire);
-  for (;;) {
-    if (s == LOOM__P_RUNNING) {
-      if (atomic_compare_exchange_weak_explicit(&t->pstate, &s, LOOM__P_WOKEN,
-                                                memory_order_acq_rel, memory_order_acquire))
-        return;
-    } else if (s == LOOM__P_PARKED) {
-      if (atomic_compare_exchange_weak_explicit(&t->pstate, &s, LOOM__P_SCHEDULED,
-                                                memory_order_acq_rel, memory_order_acquire)) {
-        loom__task_post(t);
-        return;
-      }
-    } else {
-      return; /* WOKEN or SCHEDULED: the task will look at its waiter anyway */
-    }
-  }
-}
+/* Called once per fire of the task's waiter (see the top). */
+static void task_unpark(loom__waiter *snap) { loom__task_post(snap->owner); }
 
 void loom__task_timer_fired(loom__timer *tm) {
-  loom__task *t = LOOM__CONTAINER_OF(tm, loom__task, timer);
-  if (t->park_w) loom__waiter_fire(t->park_w, LOOM_ETIMEDOUT);
-}
-
-static bool arm(loom__task *t, loom__waiter *w, int64_t deadline) {
-  loom_loop *loop = t->tl->loop;
-  if (loom__timer_start(loop, &t->timer, loom__loop_deadline(loop, deadline)) == 0)
-    return true;
-  /* No room in the timer heap: the wait fails rather than never timing out. */
-  loom__waiter_claim(w, LOOM_ENOMEM);
-  return false;
+  loom__task_frame *fr = LOOM__CONTAINER_OF(tm, loom__task_frame, timer);
+  if (fr->park_w) loom__waiter_fire(fr->park_w, LOOM_ETIMEDOUT);
 }
 
 static void task_park(loom__waiter *w, int64_t deadline) {
   loom__task *t = w->owner;
+  loom__task_frame *fr = loom__task_frame_of(t);
+  loom_loop *loop = loom__task_tl(t)->loop;
+  /* Claims of our own post nothing: return at once.  A claim that fails
+   * means someone fired w first, and its post is ours to consume below. */
   if (t->cancel_pending && loom__waiter_claim(w, LOOM_ECANCELLED)) {
     t->cancel_pending = false;
     return;
   }
-  if (loom__waiter_ready(w)) return;
-  bool armed = deadline != INT64_MAX && arm(t, w, deadline);
-  t->park_deadline = deadline;
-  t->awaiting = loom__await_hint;
-  while (!loom__waiter_ready(w)) {
-    uint32_t s = LOOM__P_RUNNING;
-    if (!atomic_compare_exchange_strong_explicit(&t->pstate, &s, LOOM__P_PARKED,
-                                                 memory_order_acq_rel,
-                                                 memory_order_acquire)) {
-      /* WOKEN: a waiter was fired before we parked; consume it, re-check. */
-      atomic_store_explicit(&t->pstate, LOOM__P_RUNNING, memory_order_release);
-      continue;
-    }
-    t->park_w = w;
-    loom__task_suspend(t);
-    t->park_w = NULL;
-    atomic_store_explicit(&t->pstate, LOOM__P_RUNNING, memory_order_release);
+  bool armed = false;
+  if (deadline != INT64_MAX) {
+    armed = loom__timer_start(loop, &fr->timer, loom__loop_deadline(loop, deadline)) == 0;
+    /* No room in the timer heap: the wait fails rather than never timing out. */
+    if (!armed && loom__waiter_claim(w, LOOM_ENOMEM)) return;
   }
-  t->awaiting = NULL;
-  if (armed) loom__timer_stop(t->tl->loop, &t->timer);
+  fr->park_deadline = deadline;
+  fr->awaiting = loom__await_hint;
+  fr->park_w = w;
+  loom__task_suspend(t); /* until the step the firer of w posted runs */
+  /* Only a fire posts our step, so w is READY here - unless some primitive
+   * fired a task waiter it then did not park on (see the top): its stray
+   * post resumed us.  Say so loudly: such a post can also queue the step
+   * twice. */
+  if (LOOM__UNLIKELY(!loom__waiter_ready(w)))
+    loom__report("task '%s' resumed before its wait ended: a waiter was fired "
+                 "that its task never parked on", loom__task_name(t));
+  fr->park_w = NULL;
+  fr->awaiting = NULL;
+  if (armed) loom__timer_stop(loop, &fr->timer);
 }
 
 /* ---- sleep and yield ----------------------------------------------------------- */
@@ -117,12 +118,8 @@ static void task_park(loom__waiter *w, int64_t deadline) {
 int loom_yield(void) {
   loom__task *t = loom__task_self();
   if (!t) return LOOM_ENOTASK;
-  /* SCHEDULED: a late unpark (from a waiter we no longer wait on) must not
-   * post the step a second time. */
-  atomic_store_explicit(&t->pstate, LOOM__P_SCHEDULED, memory_order_release);
-  loom__loop_post(t->tl->loop, &t->step);
+  loom__loop_post(loom__task_tl(t)->loop, &t->step);
   loom__task_suspend(t);
-  atomic_store_explicit(&t->pstate, LOOM__P_RUNNING, memory_order_release);
   if (t->cancel_pending) {
     t->cancel_pending = false;
     return LOOM_ECANCELLED;
@@ -149,8 +146,9 @@ int loom_sleep(double seconds) {
   }
   loom__waiter w;
   loom__waiter_init(&w);
-  t->sleeping = true;
+  loom__task_frame *fr = loom__task_frame_of(t);
+  fr->sleeping = true;
   int reason = loom__waiter_park(&w, loom_deadline(seconds));
-  t->sleeping = false;
+  fr->sleeping = false;
   return reason == LOOM_ETIMEDOUT ? 0 : reason;
 }

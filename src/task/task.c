@@ -15,11 +15,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/slab.h"
 #include "task_internal.h"
 
 static bool task_cancel_op(loom_future *f, const char *msg);
 static void task_free_op(loom_future *f);
+static void first_step(loom__callback *cb);
 static const char *task_label_op(const loom_future *f);
+
+_Static_assert(sizeof(loom__task) <= LOOM__TASK_SLOT, "loom__task outgrew its slot");
+#define LOOM__STACK_MAX ((size_t)1 << 30)
 
 const loom__future_ops loom__task_future_ops = {
     .cancel = task_cancel_op, .free = task_free_op, .label = task_label_op};
@@ -36,6 +41,7 @@ int loom_task_spawn_ex(loom_loop *loop, loom_fn fn, void *arg,
                        const loom_task_options *opts, loom_future **out) {
   if (out) *out = NULL;
   if (!loop || !fn) return LOOM_EINVAL;
+  if (opts && opts->stack_size > LOOM__STACK_MAX) return LOOM_EINVAL;
   if (loom_loop_is_closed(loop)) return LOOM_ECLOSED;
   /* The loop's task list and ready queue belong to the thread driving it. */
   if (loom_loop_is_running(loop) && !loom__loop_on_thread(loop)) return LOOM_EINVALIDSTATE;
@@ -43,32 +49,26 @@ int loom_task_spawn_ex(loom_loop *loop, loom_fn fn, void *arg,
   loom__task_loop *tl = loom__task_loop_get(loop, true, &err);
   if (!tl) return err;
   if (tl->closing) return LOOM_ECLOSED;
-  loom__task *t = loom__malloc(sizeof *t);
+  loom__task *t = loom__slab_alloc(LOOM__SLAB_TASK, LOOM__TASK_SLOT);
   if (!t) return LOOM_ENOMEM;
   char *name = NULL;
   if (opts && opts->name && !(name = loom__strdup(opts->name))) {
-    loom__free(t);
+    loom__slab_free(LOOM__SLAB_TASK, t);
     return LOOM_ENOMEM;
   }
   /* Only the fields read before the first step; the rest is set as used. */
   loom__future_init(&t->fut, &loom__task_future_ops);
-  loom__callback_init(&t->step, loom__task_step);
-  loom__timer_init(&t->timer, loom__task_timer_fired);
-  atomic_init(&t->pstate, LOOM__P_SCHEDULED);
+  loom__callback_init(&t->step, first_step);
   atomic_init(&t->name, name);
-  t->tl = tl;
-  t->fn = fn;
-  t->arg = arg;
-  t->id = ++tl->next_id;
+  t->fut.producer = tl;
+  t->fut.fn = fn;
+  t->fut.arg = arg;
+  t->fut.producer_data = ++tl->next_id;
   t->stack = NULL;
-  t->coro = NULL;
-  t->stack_size = opts ? opts->stack_size : 0;
-  t->park_w = NULL;
-  t->awaiting = NULL;
-  t->cancel_msg = t->err_copy = NULL;
+  t->stack_size = opts ? (uint32_t)opts->stack_size : 0;
+  t->msg = NULL;
   t->cancel_requests = 0;
-  t->rc = 0;
-  t->started = t->finished = t->sleeping = t->cancel_pending = false;
+  t->started = t->finished = t->cancel_pending = false;
   loom__live_inc(LOOM_LIVE_TASKS);
   loom__task_link(tl, t); /* the loop's reference is the initial one */
   if (out) *out = loom_future_retain(&t->fut);
@@ -82,7 +82,7 @@ const char *loom__task_name(loom__task *t) {
   char *n = atomic_load_explicit(&t->name, memory_order_acquire);
   if (n) return n;
   /* Generated on first use: most tasks are never asked for their name. */
-  char *mine = loom__asprintf("Task-%lu", t->id);
+  char *mine = loom__asprintf("Task-%lu", loom__task_id(t));
   if (!mine) return "Task-?";
   if (!atomic_compare_exchange_strong(&t->name, &n, mine)) {
     loom__free(mine);
@@ -102,7 +102,8 @@ int loom_task_set_name(loom_future *f, const char *name) {
   char *n = loom__strdup(name);
   if (!n) return LOOM_ENOMEM;
   char *old = atomic_exchange(&t->name, n);
-  if (t->coro && t->coro->name == old) t->coro->name = n;
+  loom__coro *c = loom__task_coro(t);
+  if (c && c->name == old) c->name = n;
   loom__free(old);
   return 0;
 }
@@ -113,7 +114,7 @@ static const char *task_label_op(const loom_future *f) {
 
 loom_loop *loom_task_loop(const loom_future *f) {
   loom__task *t = loom__task_of(f);
-  return t && t->tl ? t->tl->loop : NULL;
+  return t && loom__task_tl(t) ? loom__task_tl(t)->loop : NULL;
 }
 
 bool loom_is_task(const loom_future *f) { return loom__task_of(f) != NULL; }
@@ -127,31 +128,36 @@ loom_future *loom_task_current(void) {
 
 /* Store the outcome fn's return code stands for, unless fn finished its
  * future itself. */
-static void settle(loom__task *t) {
+static void settle(loom__task *t, int rc) {
   loom_future *f = &t->fut;
   if (loom_future_done(f)) return;
-  if (t->rc >= 0) {
+  if (rc >= 0) {
     loom_future_set_result(f, NULL, NULL);
-  } else if (t->rc == LOOM_ECANCELLED) {
-    loom__future_set_cancelled(f, t->cancel_msg);
+  } else if (rc == LOOM_ECANCELLED) {
+    loom__future_set_cancelled(f, t->msg);
   } else {
-    loom_future_set_error(f, t->rc, NULL);
+    loom_future_set_error(f, rc, NULL);
   }
 }
 
 /* The task is done (ran to the end, or never started): remember a failure
  * for the report, drop it from the loop, drop the loop's reference. */
 static void finish(loom__task *t) {
-  loom__task_loop *tl = t->tl;
+  loom__task_loop *tl = loom__task_tl(t);
   t->finished = true;
-  if (loom__future_failed(&t->fut) && t->fut.msg) t->err_copy = loom__strdup(t->fut.msg);
+  /* The cancel message has served (settle); the field now keeps the failure. */
+  if (LOOM__UNLIKELY(t->msg)) {
+    loom__free(t->msg);
+    t->msg = NULL;
+  }
+  if (loom__future_failed(&t->fut) && t->fut.msg) t->msg = loom__strdup(t->fut.msg);
   if (tl->stepped == t) {
     /* The stall hook may ask for its name after it is gone.  Keep it without
      * formatting one (most tasks finish inside a step: this is hot). */
     char *n = atomic_load_explicit(&t->name, memory_order_relaxed);
     tl->stepped_name[0] = 0;
     if (n) strncat(tl->stepped_name, n, sizeof tl->stepped_name - 1);
-    tl->stepped_id = t->id;
+    tl->stepped_id = loom__task_id(t);
     tl->stepped = NULL;
     tl->stepped_done = true;
   }
@@ -162,7 +168,7 @@ static void finish(loom__task *t) {
 static void finish_unstarted(loom__task *t, int rc, const char *why) {
   t->started = true;
   if (rc == LOOM_ECANCELLED)
-    loom__future_set_cancelled(&t->fut, t->cancel_msg);
+    loom__future_set_cancelled(&t->fut, t->msg);
   else
     loom_future_set_error(&t->fut, rc, "%s", why);
   finish(t);
@@ -170,7 +176,8 @@ static void finish_unstarted(loom__task *t, int rc, const char *why) {
 
 static void task_body(loom__coro *c, void *arg) {
   loom__task *t = arg;
-  t->rc = t->fn(&t->fut, t->arg);
+  int rc = t->fut.fn(&t->fut, t->fut.arg);
+  LOOM__CONTAINER_OF(c, loom__task_frame, coro)->rc = rc;
 }
 
 /* First step: a task cancelled before it started never runs its function. */
@@ -179,48 +186,64 @@ static bool start(loom__task *t) {
     finish_unstarted(t, LOOM_ECANCELLED, NULL);
     return false;
   }
-  loom__task_loop *tl = t->tl;
+  loom__task_loop *tl = loom__task_tl(t);
   int rc = loom__stack_get(tl->pool, t->stack_size ? t->stack_size : tl->stack_size,
                            &t->stack);
   if (rc < 0) {
     finish_unstarted(t, rc, "no stack for the task");
     return false;
   }
-  /* The context goes at the top of the stack; the frames start below it. */
+  /* The frame goes at the top of the stack; the call frames start below. */
   loom__stack *s = t->stack;
-  uintptr_t at = ((uintptr_t)s->lo + s->size - sizeof(loom__coro)) & ~(uintptr_t)63;
-  loom__coro *c = (loom__coro *)at;
+  loom__task_frame *fr = loom__frame_at(s);
+  loom__timer_init(&fr->timer, loom__task_timer_fired);
+  fr->task = t;
+  fr->park_w = NULL;
+  fr->awaiting = NULL;
+  fr->rc = 0;
+  fr->sleeping = false;
+  loom__coro *c = &fr->coro;
   loom__stack below = *s;
-  below.size = (size_t)((char *)c - s->lo);
+  below.size = (size_t)((char *)fr - s->lo);
   loom__coro_init(c, &below, task_body, t);
   c->stack_size = s->size; /* the whole stack, for tools and reports */
   c->name = atomic_load_explicit(&t->name, memory_order_relaxed);
-  c->id = t->id;
-  t->coro = c;
+  c->id = loom__task_id(t);
   t->started = true;
-  /* From here on wake-ups follow the park handshake (park.c). */
-  atomic_store_explicit(&t->pstate, LOOM__P_RUNNING, memory_order_release);
   return true;
+}
+
+/* A task's first step starts it, on the loop's stack; later steps are
+ * loom__task_step, the only kind a suspending task may switch to directly
+ * (park.c), since the task then already runs on its own stack. */
+static void first_step(loom__callback *cb) {
+  loom__task *t = LOOM__CONTAINER_OF(cb, loom__task, step);
+  if (!start(t)) return;
+  cb->fn = loom__task_step;
+  loom__task_step(cb);
 }
 
 void loom__task_step(loom__callback *cb) {
   loom__task *t = LOOM__CONTAINER_OF(cb, loom__task, step);
-  if (!t->started && !start(t)) return;
-  loom__task_loop *tl = t->tl;
+  loom__task_loop *tl = loom__task_tl(t);
   loom__coro *sched = loom__task_sched();
-  t->coro->exit_to = sched;
-  tl->running = t;
-  tl->stepped = t;
-  loom__park_ctx_set(&loom__task_park_ops, t);
-  loom__coro_switch(sched, t->coro);
+  loom__coro *c = loom__task_coro(t);
+  c->exit_to = sched;
+  loom__task_enter(tl, t);
+  loom__coro_switch(sched, c);
+  /* Back on the loop's stack.  The task that switched here is the running
+   * one, not necessarily t: t may have handed over to the next ready task
+   * directly (park.c), and that one to another. */
+  t = tl->running;
+  c = loom__task_coro(t);
   loom__park_ctx_set(NULL, NULL);
   tl->running = NULL;
-  if (!t->coro->done) return; /* suspended: someone posts the step again */
-  loom__coro_fini(t->coro);
-  t->coro = NULL;
+  if (!c->done) return; /* suspended: someone posts the step again */
+  int rc = LOOM__CONTAINER_OF(c, loom__task_frame, coro)->rc;
+  loom__coro_fini(c);
   loom__stack_put(tl->pool, t->stack);
   t->stack = NULL;
-  settle(t);
+  settle(t, rc);
   finish(t);
 }
 
@@ -230,8 +253,8 @@ static void set_cancel_msg(loom__task *t, const char *msg) {
   if (!msg) return;
   char *m = loom__strdup(msg);
   if (!m) return; /* the request still counts; only the message is lost */
-  loom__free(t->cancel_msg);
-  t->cancel_msg = m;
+  loom__free(t->msg);
+  t->msg = m;
 }
 
 bool loom_task_cancel(loom_future *f, const char *msg) {
@@ -243,8 +266,8 @@ bool loom_task_cancel(loom_future *f, const char *msg) {
   /* Suspended on a waiter: wake it now with the cancellation.  If the waiter
    * was already fired, the task is about to resume with its event; the
    * request is then delivered at its next suspension point. */
-  if (atomic_load(&t->pstate) == LOOM__P_PARKED && t->park_w &&
-      loom__waiter_fire(t->park_w, LOOM_ECANCELLED))
+  loom__waiter *w = loom__task_park_w(t);
+  if (w && loom__waiter_fire(w, LOOM_ECANCELLED))
     return true;
   t->cancel_pending = true;
   return true;
@@ -276,11 +299,11 @@ static void task_free_op(loom_future *f) {
   else if (f->err && f->err != LOOM_ECANCELLED &&
            !atomic_load_explicit(&f->retrieved, memory_order_relaxed))
     loom__report("task '%s' failed and nobody retrieved its error: %s (%s)",
-                 loom__task_name(t), t->err_copy ? t->err_copy : loom_strerror(f->err),
+                 loom__task_name(t), t->msg ? t->msg : loom_strerror(f->err),
                  loom_err_name(f->err));
-  loom__free(atomic_load(&t->name));
-  loom__free(t->cancel_msg);
-  loom__free(t->err_copy);
+  char *name = atomic_load(&t->name);
+  if (name) loom__free(name);
+  if (t->msg) loom__free(t->msg);
   loom__live_dec(LOOM_LIVE_TASKS);
-  loom__free(t);
+  loom__slab_free(LOOM__SLAB_TASK, t);
 }

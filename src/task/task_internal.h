@@ -4,16 +4,19 @@
  * dumps, stall reports).
  *
  * A task embeds its future (first member, so a loom_future * of a task is
- * the task), its coroutine context, a ready-queue entry (its "step") and a
- * timer, so scheduling it, waking it and timing out its waits never
- * allocate.  Its coroutine context (saved registers...) lives at the top of
- * its own stack, on the page the first frames touch anyway, so a task that
- * finished - or a million idle ones - costs only the smaller struct here.  The stack is taken from the loop's pool when the task first
- * runs and given back when it finishes, so a task that never starts (or is
- * cancelled first) costs no stack at all.
+ * the task) and a ready-queue entry (its "step"); what it needs only while
+ * it runs - its coroutine context, the timer of its current wait, the waiter
+ * - sits in a frame at the top of its own stack (loom__task_frame), on the
+ * page its first call frames touch anyway.  So scheduling it, waking it and
+ * timing out its waits never allocate, and a task that has not started, or
+ * has finished, costs only the 192 bytes of the struct, from the slab
+ * (core/slab.c).  The stack is taken from the loop's pool when the task
+ * first runs and given back when it finishes, so a task that never starts
+ * (or is cancelled first) costs no stack at all.
  *
- * Threads: everything here is touched by the loop thread only, except
- * `pstate` (the park handshake, any thread) and the future (its own lock).
+ * Threads: everything here is touched by the loop thread only, except the
+ * future (its own lock); other threads wake a task by firing its waiter,
+ * which posts its step through the loop's thread-safe inbox (park.c).
  */
 #ifndef LOOM_TASK_TASK_INTERNAL_H
 #define LOOM_TASK_TASK_INTERNAL_H
@@ -25,41 +28,69 @@
 #include "../futures/future_internal.h"
 #include "../loop/loop_internal.h"
 
-/* The park handshake (park.c): who resumes a suspended task.  RUNNING ->
- * PARKED when the task suspends on a waiter; an unpark moves PARKED ->
- * SCHEDULED and posts the step, or RUNNING -> WOKEN when the waiter was fired
- * before the task parked (park then returns at once).  Exactly one of "park
- * saw it" / "unpark scheduled it" happens. */
-enum { LOOM__P_RUNNING, LOOM__P_WOKEN, LOOM__P_PARKED, LOOM__P_SCHEDULED };
-
 typedef struct loom__task_loop loom__task_loop;
 typedef struct loom__task loom__task;
 
 struct loom__task {
-  loom_future fut;            /* first: the task is its future */
+  loom_future fut;            /* first: the task is its future.  Its job slot,
+                                 unused by tasks otherwise, holds the body
+                                 (fut.fn, fut.arg), the loop's task state
+                                 (fut.producer) and the id (fut.producer_data):
+                                 see the accessors below */
   loom__callback step;        /* posted to start or resume it */
-  loom__timer timer;          /* deadline of the current wait */
-  _Atomic uint32_t pstate;    /* LOOM__P_* handshake */
-  loom__task_loop *tl;        /* the loop's task state */
-  loom_fn fn;                 /* body and argument */
-  void *arg;
-  _Atomic(char *) name;       /* owned; NULL until asked: "Task-<id>" */
-  unsigned long id;
-  loom__stack *stack;         /* while started and not finished */
-  size_t stack_size;          /* requested, 0 = loop default */
-  loom__coro *coro;           /* at the top of its stack while it has one */
-  loom__waiter *park_w;       /* the waiter it is suspended on, or NULL */
-  int64_t park_deadline;      /* monotonic deadline of that wait (dumps) */
-  loom_future *awaiting;      /* the future it waits for, if that is the wait */
-  char *cancel_msg;           /* message of the last cancel request, owned */
-  char *err_copy;             /* failure message kept for the report */
+  uint32_t stack_size;        /* requested, 0 = loop default (at most 1 GiB) */
   int cancel_requests;        /* cancelling() */
-  int rc;                     /* what fn returned */
+  _Atomic(char *) name;       /* owned; NULL until asked: "Task-<id>" */
+  loom__stack *stack;         /* while started and not finished; the task's
+                                 frame sits at its top (loom__task_frame) */
+  char *msg;                  /* owned: the message of the last cancel request
+                                 until the task finishes, then a copy of its
+                                 failure message, kept for the report */
   bool started, finished;
-  bool sleeping;              /* parked in loom_sleep (dumps) */
   bool cancel_pending;        /* deliver LOOM_ECANCELLED at the next suspension */
   loom__task *prev, *next;    /* the loop's list of unfinished tasks */
 };
+
+/* What a task needs only while it has a stack (started, not finished) lives
+ * at the top of that stack, on the page its first frames touch anyway: a
+ * million tasks spawned before any runs cost only the struct above. */
+typedef struct loom__task_frame {
+  loom__coro coro;            /* first: its saved context */
+  loom__timer timer;          /* deadline of the current wait */
+  loom__task *task;           /* back to the task (the timer's callback) */
+  loom__waiter *park_w;       /* the waiter it is suspended on, or NULL */
+  int64_t park_deadline;      /* monotonic deadline of that wait (dumps) */
+  loom_future *awaiting;      /* the future it waits for, if that is the wait */
+  int rc;                     /* what fn returned */
+  bool sleeping;              /* parked in loom_sleep (dumps) */
+} loom__task_frame;
+
+/* Three cache lines: a million pending tasks are a million of these, and
+ * fresh memory costs a page fault and a kernel page clear per 4 KB. */
+#define LOOM__TASK_SLOT 192
+
+static inline loom__task_loop *loom__task_tl(const loom__task *t) {
+  return (loom__task_loop *)t->fut.producer;
+}
+static inline unsigned long loom__task_id(const loom__task *t) {
+  return (unsigned long)t->fut.producer_data;
+}
+/* The frame at the top of stack s (start() puts it there). */
+static inline loom__task_frame *loom__frame_at(const loom__stack *s) {
+  return (loom__task_frame *)(((uintptr_t)s->lo + s->size - sizeof(loom__task_frame)) &
+                              ~(uintptr_t)63);
+}
+/* The task's frame, or NULL when it has no stack (not started, finished). */
+static inline loom__task_frame *loom__task_frame_of(const loom__task *t) {
+  return t->stack ? loom__frame_at(t->stack) : NULL;
+}
+static inline loom__coro *loom__task_coro(const loom__task *t) {
+  return t->stack ? &loom__frame_at(t->stack)->coro : NULL;
+}
+/* The waiter the task is suspended on, or NULL. */
+static inline loom__waiter *loom__task_park_w(const loom__task *t) {
+  return t->stack ? loom__frame_at(t->stack)->park_w : NULL;
+}
 
 struct loom__task_loop {
   loom_loop *loop;
@@ -89,6 +120,13 @@ static inline loom__task *loom__task_self(void) {
                                                     : NULL;
 }
 
+/* t is about to run on this thread (its step, or a direct hand-off). */
+static inline void loom__task_enter(loom__task_loop *tl, loom__task *t) {
+  tl->running = t;
+  tl->stepped = t;
+  loom__park_ctx_set(&loom__task_park_ops, t);
+}
+
 /* task_loop.c */
 loom__task_loop *loom__task_loop_get(loom_loop *loop, bool create, int *err);
 void loom__task_link(loom__task_loop *tl, loom__task *t);
@@ -100,7 +138,9 @@ void loom__task_step(loom__callback *cb);
 
 /* park.c */
 void loom__task_timer_fired(loom__timer *tm);
-/* Switch from the running task back to the loop (the task's step returns). */
+/* Suspend the running task: switch straight to the task the loop would run
+ * next if nothing else comes first (loom__loop_take_next), else back to the
+ * loop (the step returns). */
 void loom__task_suspend(loom__task *t);
 /* Post t's step from whatever thread we are on. */
 void loom__task_post(loom__task *t);

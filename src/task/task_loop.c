@@ -101,7 +101,7 @@ static void abandon(loom__task_loop *tl) {
     loom__task_unlink(tl, t);
     t->finished = true;
     t->stack = NULL;
-    t->tl = NULL;
+    t->fut.producer = NULL;
   }
 }
 
@@ -132,7 +132,7 @@ static void report_stack(loom__task *t) {
   size_t len = 0;
   FILE *f = open_memstream(&buf, &len);
   if (!f) return;
-  int n = loom__coro_backtrace(t->coro, f, 32);
+  int n = loom__coro_backtrace(loom__task_coro(t), f, 32);
   fclose(f);
   if (n > 0 && buf) {
     char *save = NULL;
@@ -174,28 +174,29 @@ int loom_task_all(loom_loop *loop, loom_future **out, size_t cap) {
 
 static const char *state_of(const loom__task *t) {
   if (!t->started) return "scheduled (not started)";
-  if (t->tl && t->tl->running == t) return "running";
-  uint32_t s = atomic_load(&t->pstate);
-  if (s == LOOM__P_SCHEDULED) return "scheduled";
-  if (s == LOOM__P_PARKED) return "suspended";
-  return "running";
+  if (loom__task_tl(t) && loom__task_tl(t)->running == t) return "running";
+  /* Fired but not resumed yet: its step is queued. */
+  loom__waiter *w = loom__task_park_w(t);
+  if (w && !loom__waiter_ready(w)) return "suspended";
+  return "scheduled";
 }
 
 static void print_awaits(const loom__task *t, FILE *out) {
-  if (atomic_load(&t->pstate) != LOOM__P_PARKED || !t->park_w) return;
-  double left = t->park_deadline == INT64_MAX
+  loom__task_frame *fr = loom__task_frame_of(t);
+  if (!fr || !fr->park_w || loom__waiter_ready(fr->park_w)) return;
+  double left = fr->park_deadline == INT64_MAX
                     ? -1
-                    : (double)(t->park_deadline - loom_now_ns()) / 1e9;
+                    : (double)(fr->park_deadline - loom_now_ns()) / 1e9;
+  loom_future *awaiting = fr->awaiting;
   char what[160];
-  if (t->sleeping)
+  if (fr->sleeping)
     snprintf(what, sizeof what, "sleep");
-  else if (loom__task_of(t->awaiting))
-    snprintf(what, sizeof what, "task '%s'", loom__task_name(loom__task_of(t->awaiting)));
-  else if (t->awaiting && loom_future_label(t->awaiting))
-    snprintf(what, sizeof what, "future %p (%s)", (void *)t->awaiting,
-             loom_future_label(t->awaiting));
-  else if (t->awaiting)
-    snprintf(what, sizeof what, "future %p", (void *)t->awaiting);
+  else if (loom__task_of(awaiting))
+    snprintf(what, sizeof what, "task '%s'", loom__task_name(loom__task_of(awaiting)));
+  else if (awaiting && loom_future_label(awaiting))
+    snprintf(what, sizeof what, "future %p (%s)", (void *)awaiting, loom_future_label(awaiting));
+  else if (awaiting)
+    snprintf(what, sizeof what, "future %p", (void *)awaiting);
   else
     snprintf(what, sizeof what, "a wait (queue, lock, event...)");
   if (left >= 0)
@@ -226,8 +227,9 @@ int loom_task_describe(const loom_future *f, char *buf, size_t size) {
 int loom_task_print_stack(const loom_future *f, FILE *out) {
   loom__task *t = loom__task_of(f);
   if (!t || !out) return LOOM_EINVAL;
-  if (!t->started || t->finished || !t->coro || (t->tl && t->tl->running == t)) return 0;
-  return loom__coro_backtrace(t->coro, out, 64);
+  loom__task_loop *tl = loom__task_tl(t);
+  if (!t->started || t->finished || !t->stack || (tl && tl->running == t)) return 0;
+  return loom__coro_backtrace(loom__task_coro(t), out, 64);
 }
 
 int loom_task_dump(loom_loop *loop, FILE *out) {
@@ -243,7 +245,7 @@ int loom_task_dump(loom_loop *loop, FILE *out) {
     fputc('\n', out);
     print_awaits(t, out);
     if (loom_task_print_stack(&t->fut, out) > 0) continue;
-    if (t->tl && t->tl->running == t) loom__coro_backtrace_here(out, 64);
+    if (tl->running == t) loom__coro_backtrace_here(out, 64);
   }
   return n;
 }

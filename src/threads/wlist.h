@@ -80,6 +80,26 @@ static inline loom__wnode *loom__wlist_handoff(loom__wlist *l) {
   return NULL;
 }
 
+/* Like loom__wlist_handoff, but the payload `item` is stored (and `handed`
+ * set) BEFORE the waiter is fired, so the fire publishes them: a waiter
+ * woken with reason 0 by this call may take its item without retaking the
+ * lock (its node is already unlinked).  A waiter that lost the fire race
+ * reads its node only under the lock, which the caller holds while the
+ * payload is taken back.  The caller must not touch the returned node: its
+ * owner may be gone already.  Lock held. */
+static inline bool loom__wlist_handoff_item(loom__wlist *l, void *item) {
+  while (l->head) {
+    loom__wnode *n = l->head;
+    loom__wlist_unlink(l, n);
+    n->item = item;
+    n->handed = true;
+    if (loom__waiter_fire(&n->w, 0)) return true;
+    n->handed = false;
+    n->item = NULL;
+  }
+  return false;
+}
+
 /* Wake every waiter with `reason`, emptying the list.  Returns how many
  * accepted.  Lock held. */
 static inline int loom__wlist_fire_all(loom__wlist *l, int reason) {
