@@ -66,7 +66,12 @@ void loom__task_suspend(loom__task *t) {
 }
 
 void loom__task_post(loom__task *t) {
-  loom_loop *loop = loom__task_tl(t)->loop;
+  /* A task abandoned at loop close (task_loop.c) has no loop any more, but
+   * a future or queue on another thread may still fire the waiter it was
+   * parked on: nobody will ever run it, so the post is dropped. */
+  loom__task_loop *tl = __atomic_load_n((loom__task_loop **)&t->fut.producer, __ATOMIC_ACQUIRE);
+  if (LOOM__UNLIKELY(!tl)) return;
+  loom_loop *loop = tl->loop;
   if (loom__loop_on_thread(loop))
     loom__loop_post(loop, &t->step);
   else

@@ -101,7 +101,8 @@ static void abandon(loom__task_loop *tl) {
     loom__task_unlink(tl, t);
     t->finished = true;
     t->stack = NULL;
-    t->fut.producer = NULL;
+    /* Atomic: a firer on another thread may be reading it (task_post). */
+    __atomic_store_n(&t->fut.producer, NULL, __ATOMIC_RELEASE);
   }
 }
 
