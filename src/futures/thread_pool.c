@@ -291,10 +291,13 @@ static void sleep_locked(pool *p, worker *w) {
  * worker must exit. */
 static bool idle_locked(pool *p, worker *w) {
   p->nidle++;
-  atomic_fetch_add_explicit(&p->nspinning, 1, memory_order_relaxed);
-  loom__lock_release(&p->lock);
-  spin_for_work(p);
-  loom__lock_acquire(&p->lock);
+  /* One spinner is enough to catch the next job; more would only take CPU
+   * from the submitter and the workers that run jobs. */
+  if (atomic_fetch_add_explicit(&p->nspinning, 1, memory_order_relaxed) == 0) {
+    loom__lock_release(&p->lock);
+    spin_for_work(p);
+    loom__lock_acquire(&p->lock);
+  }
   atomic_fetch_sub_explicit(&p->nspinning, 1, memory_order_relaxed);
   while (!q_nonempty(p) && !must_exit(p)) sleep_locked(p, w);
   p->nidle--;
