@@ -42,10 +42,15 @@
 #include "../core/futex.h"
 #include "executor_internal.h"
 
-/* Spin iterations before a worker sleeps: long enough to cover the gap
- * between two submissions from a tight loop, short enough not to steal a
- * shared core for long. */
-#define SPIN_ITERS 4000
+/* Pause instructions a worker spends looking for work before it sleeps:
+ * long enough to cover the gap between two submissions from a tight loop,
+ * short enough not to steal a shared core for long (tens of microseconds). */
+#define SPIN_PAUSES 4000
+/* Most pauses between two looks at the queue's tail.  Every look pulls the
+ * tail's cache line away from the submitter, whose next push must then
+ * fetch it back: backing off lets a few jobs gather, which the worker then
+ * takes without fighting over the line for each one. */
+#define SPIN_MAX_GAP 64
 
 typedef struct worker worker;
 typedef struct pool pool;
@@ -280,16 +285,16 @@ static void break_pool(pool *p, int code) {
 /* ---- workers ------------------------------------------------------------- */
 
 static void spin_for_work(pool *p) {
-  for (int i = 1; i <= SPIN_ITERS; i++) {
+  int gap = 1, looks = 0;
+  for (int spent = 0; spent < SPIN_PAUSES; spent += gap) {
     if (atomic_load_explicit(&p->q_tail, memory_order_relaxed) != &p->stub ||
         atomic_load_explicit(&p->closed, memory_order_relaxed))
       return;
     /* Now and then let a runnable thread (often the submitter) have the
      * CPU: spinning must not starve the producer on a busy machine. */
-    if (i % 256 == 0)
-      sched_yield();
-    else
-      loom__cpu_relax();
+    if (++looks % 16 == 0) sched_yield();
+    for (int k = 0; k < gap; k++) loom__cpu_relax();
+    if (gap < SPIN_MAX_GAP) gap *= 2;
   }
 }
 
