@@ -112,6 +112,12 @@ static void run_callbacks(loom_future *f, loom__fnode *n) {
  * PENDING -> RUNNING of set_running_or_notify_cancel: retry after it. */
 static bool publish_locked(loom_future *f, loom_future_state to, bool pending_only) {
   uint8_t s = atomic_load_explicit(&f->state, memory_order_relaxed);
+  if (s == LOOM_FUTURE_RUNNING && !pending_only) {
+    /* Nothing else leaves RUNNING without the lock: a store will do (the
+     * common case, a job finishing, pays no second atomic). */
+    atomic_store_explicit(&f->state, (uint8_t)to, memory_order_release);
+    return true;
+  }
   for (;;) {
     if (s >= LOOM_FUTURE_FINISHED || (pending_only && s != LOOM_FUTURE_PENDING)) return false;
     if (atomic_compare_exchange_weak_explicit(&f->state, &s, (uint8_t)to,
