@@ -58,7 +58,7 @@ static pthread_key_t t_key;
 static pthread_once_t t_once = PTHREAD_ONCE_INIT;
 
 /* Hand `n` slots of the thread's list to the global list. */
-static void give_back(int n) {
+__attribute__((noinline)) static void give_back(int n) {
   if (n <= 0) return;
   slot *first = t_free, *last = first;
   for (int i = 1; i < n; i++) last = last->next;
@@ -105,7 +105,7 @@ static bool new_chunk(void) {
   return true;
 }
 
-static void register_thread(void) {
+__attribute__((noinline, cold)) static void register_thread(void) {
   pthread_once(&t_once, init_once);
   pthread_setspecific(t_key, (void *)1); /* so thread_exit runs */
   t_registered = true;
