@@ -3,10 +3,17 @@
  * Futures are the object loom allocates most: one per job, per task, per
  * network operation.  A program that submits 200,000 jobs touches 25 MB of
  * fresh heap, and on a virtual machine each 4 KB page fault costs more than
- * the rest of a job's life.  So futures come from 2 MB chunks advised to use
- * transparent huge pages (one fault per 2 MB when the kernel has one free),
- * carved into 128-byte, cache-line-aligned slots (no false sharing between a
- * future a submitter is filling and one a worker is finishing).
+ * the rest of a job's life.  So futures come from 2 MB chunks, faulted in by
+ * one madvise(MADV_POPULATE_WRITE) each and advised to use a transparent
+ * huge page (one 2 MB clear), carved into 128-byte, cache-line-aligned slots
+ * (no false sharing between a future a submitter is filling and one a
+ * worker is finishing).
+ *
+ * Huge pages are dropped for good once two chunks were slow to fault in:
+ * virtual machines that hand free huge pages back to their host (free page
+ * reporting) make a fresh huge page cost the host's page faults, several
+ * milliseconds at random (W3 then ran at 2-3 M futures/s instead of 19 M);
+ * ordinary pages cost a steady, moderate amount.
  *
  * Free slots go to a per-thread list (no lock on the fast path); a thread
  * with too many hands half of them to the global list, and one that runs
@@ -23,6 +30,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "future_internal.h"
 
@@ -38,6 +46,11 @@ void loom__future_free(void *p) { loom__free(p); }
 #define BATCH 64          /* slots moved between a thread and the global list */
 #define LOCAL_MAX 512     /* a thread keeps at most this many free slots */
 #define RUN 256           /* fresh slots a thread carves at once */
+/* Faulting in a huge page takes about 0.1-0.3 ms where the memory is really
+ * there; far more means the host is backing it page by page.  After a few
+ * such chunks, ordinary pages (a steady cost) are the better deal. */
+#define HUGE_SLOW_NS 1500000
+#define HUGE_SLOW_MAX 2
 
 _Static_assert(sizeof(loom_future) <= SLOT, "loom_future outgrew its slot");
 
@@ -49,6 +62,8 @@ static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER; /* guards g_* */
 static slot *g_free;            /* free slots returned by threads */
 static char *g_bump, *g_end;    /* the chunk being carved */
 static void *g_chunks;          /* every chunk, linked through its first word */
+static bool g_huge_ok = true;   /* ask for huge pages: they have been fast */
+static int g_huge_slow;         /* huge-page chunks that were slow to fault in */
 
 static _Thread_local slot *t_free;
 static _Thread_local int t_count;
@@ -91,12 +106,24 @@ static void init_once(void) {
   pthread_atfork(fork_prepare, fork_release, fork_release);
 }
 
-/* g_mu held.  Start a new chunk; false if memory is exhausted. */
+/* The real clock (loom_now_ns() may be a loop's virtual one). */
+static int64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* g_mu held.  Start a new chunk, its pages faulted in by one call (far
+ * cheaper than one fault per page); false if memory is exhausted. */
 static bool new_chunk(void) {
-  char *raw = loom__malloc(2 * (size_t)CHUNK); /* mapped, not touched */
+  char *raw = loom__malloc(2 * (size_t)CHUNK);
   if (!raw) return false;
   uintptr_t a = ((uintptr_t)raw + CHUNK - 1) & ~(uintptr_t)(CHUNK - 1);
-  madvise((void *)a, CHUNK, MADV_HUGEPAGE); /* a hint: failure is harmless */
+  if (g_huge_ok) madvise((void *)a, CHUNK, MADV_HUGEPAGE); /* hints: failures */
+  int64_t t0 = mono_ns();                                   /* are harmless */
+  madvise((void *)a, CHUNK, MADV_POPULATE_WRITE); /* before Linux 5.14: on use */
+  if (g_huge_ok && mono_ns() - t0 > HUGE_SLOW_NS && ++g_huge_slow >= HUGE_SLOW_MAX)
+    g_huge_ok = false;
   *(void **)raw = g_chunks; /* keep it reachable (leak checkers) */
   g_chunks = raw;
   g_bump = (char *)a;
