@@ -11,8 +11,10 @@
  * Workers start on demand: while fewer than max_workers exist, a submit
  * starts one unless an idle worker can take the job (so idle workers are
  * reused first).  A worker that finds the queue empty spins briefly on the
- * queue's tail, then sleeps on its own futex word, pushed on a LIFO stack
- * (the most recently active, cache-warm worker is woken first).  A submit
+ * queue's tail (unless another worker already does: one spinner is enough),
+ * backing off between looks, then sleeps on its own futex word, pushed on a
+ * LIFO stack (the most recently active, cache-warm worker is woken first).
+ * A submit
  * wakes a sleeper only when no worker is spinning; the woken worker counts
  * as spinning until it looks at the queue, and if it leaves work behind
  * with nobody spinning it wakes the next one (as Go's scheduler does), so a
