@@ -9,7 +9,7 @@
  * (no false sharing between a future a submitter is filling and one a
  * worker is finishing).
  *
- * Huge pages are dropped for good once two chunks were slow to fault in:
+ * Huge pages are dropped for good once a chunk was slow to fault in:
  * virtual machines that hand free huge pages back to their host (free page
  * reporting) make a fresh huge page cost the host's page faults, several
  * milliseconds at random (W3 then ran at 2-3 M futures/s instead of 19 M);
@@ -47,10 +47,10 @@ void loom__future_free(void *p) { loom__free(p); }
 #define LOCAL_MAX 512     /* a thread keeps at most this many free slots */
 #define RUN 256           /* fresh slots a thread carves at once */
 /* Faulting in a huge page takes about 0.1-0.3 ms where the memory is really
- * there; far more means the host is backing it page by page.  After a few
- * such chunks, ordinary pages (a steady cost) are the better deal. */
+ * there; several ms means the host is backing it page by page, and then the
+ * next chunks will be as slow: ordinary pages (a steady cost) are the
+ * better deal from the first such chunk on. */
 #define HUGE_SLOW_NS 1500000
-#define HUGE_SLOW_MAX 2
 
 _Static_assert(sizeof(loom_future) <= SLOT, "loom_future outgrew its slot");
 
@@ -63,7 +63,6 @@ static slot *g_free;            /* free slots returned by threads */
 static char *g_bump, *g_end;    /* the chunk being carved */
 static void *g_chunks;          /* every chunk, linked through its first word */
 static bool g_huge_ok = true;   /* ask for huge pages: they have been fast */
-static int g_huge_slow;         /* huge-page chunks that were slow to fault in */
 
 static _Thread_local slot *t_free;
 static _Thread_local int t_count;
@@ -122,8 +121,7 @@ static bool new_chunk(void) {
   if (g_huge_ok) madvise((void *)a, CHUNK, MADV_HUGEPAGE); /* hints: failures */
   int64_t t0 = mono_ns();                                   /* are harmless */
   madvise((void *)a, CHUNK, MADV_POPULATE_WRITE); /* before Linux 5.14: on use */
-  if (g_huge_ok && mono_ns() - t0 > HUGE_SLOW_NS && ++g_huge_slow >= HUGE_SLOW_MAX)
-    g_huge_ok = false;
+  if (g_huge_ok && mono_ns() - t0 > HUGE_SLOW_NS) g_huge_ok = false;
   *(void **)raw = g_chunks; /* keep it reachable (leak checkers) */
   g_chunks = raw;
   g_bump = (char *)a;
