@@ -61,7 +61,7 @@ static void future_destroy(loom_future *f) {
     if (!n->internal) loom__free(n);
   }
   if (!atomic_load(&f->taken) && f->dtor) f->dtor(f->value);
-  loom__free(f->msg);
+  if (f->msg) loom__free(f->msg); /* most futures have none: skip the call */
   loom__live_dec(LOOM_LIVE_FUTURES);
   if (f->ops->free)
     f->ops->free(f);
