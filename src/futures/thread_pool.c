@@ -11,8 +11,10 @@
  * Workers start on demand: while fewer than max_workers exist, a submit
  * starts one unless an idle worker can take the job (so idle workers are
  * reused first).  A worker that finds the queue empty spins briefly on the
- * queue's tail, then sleeps on its own futex word, pushed on a LIFO stack
- * (the most recently active, cache-warm worker is woken first).  A submit
+ * queue's tail (unless another worker already does: one spinner is enough),
+ * backing off between looks, then sleeps on its own futex word, pushed on a
+ * LIFO stack (the most recently active, cache-warm worker is woken first).
+ * A submit
  * wakes a sleeper only when no worker is spinning; the woken worker counts
  * as spinning until it looks at the queue, and if it leaves work behind
  * with nobody spinning it wakes the next one (as Go's scheduler does), so a
@@ -20,9 +22,13 @@
  * a Dekker pair: a submitter pushes then reads nsleeping; a worker raises
  * nsleeping then re-reads the queue (both sequentially consistent).
  *
- * Shutdown: `closed` is raised first, then shutdown waits until no submit
- * is between its `closed` check and its push (`inflight`), so after that
- * the queue only shrinks and "shutdown and empty" is final for workers.
+ * Shutdown: a submit passes a gate, one atomic add that also reads the
+ * "closed" bit, so the closer knows from the value its own fetch_or returns
+ * how many submits got in; it waits until that many jobs are linked in the
+ * queue or taken off it (or gave up, `dropped`), so after that the queue
+ * only shrinks and "shutdown and empty" is final for workers.  A submit
+ * thus costs two atomics (gate, push) and reads only lines that workers
+ * seldom write: the gate line, the tail, and the idle counts.
  *
  * Locks: pool->join_mu (serialises joiners) is taken before pool->lock,
  * never the other way; a future's lock is never taken under pool->lock
@@ -38,10 +44,15 @@
 #include "../core/futex.h"
 #include "executor_internal.h"
 
-/* Spin iterations before a worker sleeps: long enough to cover the gap
- * between two submissions from a tight loop, short enough not to steal a
- * shared core for long. */
-#define SPIN_ITERS 4000
+/* Pause instructions a worker spends looking for work before it sleeps:
+ * long enough to cover the gap between two submissions from a tight loop,
+ * short enough not to steal a shared core for long (tens of microseconds). */
+#define SPIN_PAUSES 4000
+/* Most pauses between two looks at the queue's tail.  Every look pulls the
+ * tail's cache line away from the submitter, whose next push must then
+ * fetch it back: backing off lets a few jobs gather, which the worker then
+ * takes without fighting over the line for each one. */
+#define SPIN_MAX_GAP 64
 
 typedef struct worker worker;
 typedef struct pool pool;
@@ -63,15 +74,19 @@ struct pool {
   char pad0[64];
   _Atomic(loom_future *) q_tail; /* last pushed job, or &stub */
   char pad1[64];
-  _Atomic int inflight;          /* submits past the closed check */
-  _Atomic int closed;       /* 0, or what submit returns: ESHUTDOWN/EBROKEN */
+  _Atomic uint64_t gate;    /* 2 per submit let in; bit 0: closed */
   _Atomic int nstarted;     /* workers started (read by submit's fast path) */
+  int max_workers;
   char pad2[64];
-  loom__lock lock;          /* guards everything below except atomics */
-  loom_future *q_head;      /* consumer end of the queue (stub or a job) */
+  /* Read by every submit, written when a worker goes idle or wakes. */
+  _Atomic int closed;       /* 0, or what submit returns: ESHUTDOWN/EBROKEN */
   _Atomic int nspinning;    /* workers spinning or woken, not yet looking */
   _Atomic int nsleeping;    /* workers on the sleepers stack */
-  int max_workers;
+  char pad3[64];
+  loom__lock lock;          /* guards everything below except atomics */
+  loom_future *q_head;      /* consumer end of the queue (stub or a job) */
+  _Atomic int64_t accepted; /* submits let in before the gate closed, or -1 */
+  _Atomic uint64_t dropped; /* of those, the ones that did not push */
   int nworkers;             /* alive */
   int nidle;                /* alive and not running a job */
   worker *sleepers;
@@ -129,7 +144,15 @@ static loom_future *q_pop(pool *p) {
   return head;
 }
 
-/* Lock held, no push in flight (closed and inflight == 0): detach every job
+/* Lock held.  Jobs in the queue that are linked (so reachable). */
+static uint64_t q_count_linked(pool *p) {
+  uint64_t n = 0;
+  for (loom_future *f = p->q_head; f; f = next_of(f))
+    if (f != &p->stub) n++;
+  return n;
+}
+
+/* Lock held, no push in flight (after close_queue): detach every job
  * as a list through job_next, to cancel or fail after unlocking. */
 static loom_future *q_take_all(pool *p) {
   loom_future *list = NULL, **tail = &list, *f;
@@ -187,14 +210,26 @@ static void wake_list(worker *list) {
 }
 
 /* Stop new pushes (later submits return `code`; broken wins over shut
- * down, as in Python) and wait for the pushes already past the check. */
+ * down, as in Python) and wait for the pushes already past the gate.  The
+ * code is stored before the bit is raised, so a submit that sees the bit
+ * reads the code. */
 static void close_queue(pool *p, int code) {
   int open = 0;
   if (code == LOOM_EBROKEN)
     atomic_store(&p->closed, code);
   else
     atomic_compare_exchange_strong(&p->closed, &open, code);
-  while (atomic_load(&p->inflight) > 0) sched_yield();
+  uint64_t g = atomic_fetch_or(&p->gate, 1);
+  if (!(g & 1)) atomic_store(&p->accepted, (int64_t)(g >> 1)); /* first closer */
+  int64_t want;
+  while ((want = atomic_load(&p->accepted)) < 0) sched_yield(); /* other closer */
+  for (;;) {
+    loom__lock_acquire(&p->lock);
+    uint64_t got = p->completed + q_count_linked(p) + atomic_load(&p->dropped);
+    loom__lock_release(&p->lock);
+    if (got >= (uint64_t)want) return;
+    sched_yield(); /* a submitter between its gate and its push */
+  }
 }
 
 /* ---- jobs ---------------------------------------------------------------- */
@@ -252,16 +287,16 @@ static void break_pool(pool *p, int code) {
 /* ---- workers ------------------------------------------------------------- */
 
 static void spin_for_work(pool *p) {
-  for (int i = 1; i <= SPIN_ITERS; i++) {
+  int gap = 1, looks = 0;
+  for (int spent = 0; spent < SPIN_PAUSES; spent += gap) {
     if (atomic_load_explicit(&p->q_tail, memory_order_relaxed) != &p->stub ||
         atomic_load_explicit(&p->closed, memory_order_relaxed))
       return;
     /* Now and then let a runnable thread (often the submitter) have the
      * CPU: spinning must not starve the producer on a busy machine. */
-    if (i % 256 == 0)
-      sched_yield();
-    else
-      loom__cpu_relax();
+    if (++looks % 16 == 0) sched_yield();
+    for (int k = 0; k < gap; k++) loom__cpu_relax();
+    if (gap < SPIN_MAX_GAP) gap *= 2;
   }
 }
 
@@ -291,10 +326,13 @@ static void sleep_locked(pool *p, worker *w) {
  * worker must exit. */
 static bool idle_locked(pool *p, worker *w) {
   p->nidle++;
-  atomic_fetch_add_explicit(&p->nspinning, 1, memory_order_relaxed);
-  loom__lock_release(&p->lock);
-  spin_for_work(p);
-  loom__lock_acquire(&p->lock);
+  /* One spinner is enough to catch the next job; more would only take CPU
+   * from the submitter and the workers that run jobs. */
+  if (atomic_fetch_add_explicit(&p->nspinning, 1, memory_order_relaxed) == 0) {
+    loom__lock_release(&p->lock);
+    spin_for_work(p);
+    loom__lock_acquire(&p->lock);
+  }
   atomic_fetch_sub_explicit(&p->nspinning, 1, memory_order_relaxed);
   while (!q_nonempty(p) && !must_exit(p)) sleep_locked(p, w);
   p->nidle--;
@@ -407,14 +445,17 @@ static void wake_one_if_needed(pool *p) {
 
 static int tp_submit(loom_executor *ex, loom_future *f) {
   pool *p = (pool *)ex;
-  atomic_fetch_add(&p->inflight, 1);
-  int rc = atomic_load(&p->closed);
-  if (rc == 0 && atomic_load_explicit(&p->nstarted, memory_order_relaxed) < p->max_workers)
-    rc = maybe_start_worker(p);
-  if (rc == 0) q_push(p, f);
-  atomic_fetch_sub(&p->inflight, 1);
-  if (rc == 0) wake_one_if_needed(p);
-  return rc;
+  if (atomic_fetch_add(&p->gate, 2) & 1) return atomic_load(&p->closed);
+  if (atomic_load_explicit(&p->nstarted, memory_order_relaxed) < p->max_workers) {
+    int rc = maybe_start_worker(p);
+    if (rc < 0) {
+      atomic_fetch_add(&p->dropped, 1); /* let in, but will not push */
+      return rc;
+    }
+  }
+  q_push(p, f);
+  wake_one_if_needed(p);
+  return 0;
 }
 
 static int join_workers(pool *p) {
@@ -512,6 +553,7 @@ int loom_thread_pool_create(loom_executor **out, const loom_thread_pool_options 
   p->base.ops = &tp_ops;
   loom__lock_init(&p->lock);
   atomic_init(&p->q_tail, &p->stub);
+  atomic_init(&p->accepted, -1);
   p->q_head = &p->stub;
   pthread_mutex_init(&p->join_mu, NULL); /* default attributes cannot fail */
   int cpus = loom__cpu_count();

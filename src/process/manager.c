@@ -512,6 +512,13 @@ static void on_death(ppool *p, int slot, bool block) {
       set_broken(p, LOOM_EBROKEN, msg);
     }
   }
+  /* Counted before the jobs are settled: whoever sees a job fail because
+   * of this death then also sees the death in the stats. */
+  if (!expected) {
+    pthread_mutex_lock(&p->lock);
+    p->stats.deaths++;
+    pthread_mutex_unlock(&p->lock);
+  }
   if (p->broken) fail_everything(p, w);
   else settle_inflight(p, w, how);
   if (w->sock >= 0) close(w->sock);
@@ -521,7 +528,6 @@ static void on_death(ppool *p, int slot, bool block) {
   w->child.pidfd = -1;
   w->sock = -1;
   w->page = NULL;
-  if (!expected) p->stats.deaths++;
   pthread_mutex_unlock(&p->lock);
 }
 
