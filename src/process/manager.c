@@ -480,6 +480,27 @@ static void fail_everything(ppool *p, pworker *w) {
   loom__free(msg);
 }
 
+/* The pool is broken (an initializer failed, workers die at start-up, or no
+ * worker can be started).  As Python's terminate_broken does, every job,
+ * pending or sent, fails now and every worker is killed: jobs queued behind a
+ * failed initializer would never run, and leaving them to each worker's own
+ * exit tied the futures (and the pool's shutdown, which reaps the workers) to
+ * how soon that exit came - under TSan a worker exiting with its flusher
+ * thread alive first sleeps a second, and one that never exits held them
+ * forever.  The deaths are reaped as usual; their jobs are settled already. */
+static void break_pool(ppool *p) {
+  fail_everything(p, NULL);
+  for (int i = 0; i < p->max_workers; i++) {
+    pworker *w = &p->w[i];
+    if (w->child.pidfd < 0) continue;
+    fail_everything(p, w);
+    if (!w->terminated) {
+      w->terminated = true;
+      loom__child_signal(&w->child, SIGKILL);
+    }
+  }
+}
+
 static void on_death(ppool *p, int slot, bool block) {
   pworker *w = &p->w[slot];
   drain_socket(p, slot); /* results it sent before dying are good */
@@ -499,7 +520,7 @@ static void on_death(ppool *p, int slot, bool block) {
   char how[96];
   loom__describe_exit(code, how, sizeof how);
   bool quitting = w->retiring || p->terminating;
-  bool expected = (w->retiring && code == 0) || p->terminating;
+  bool expected = (w->retiring && code == 0) || p->terminating || w->terminated;
   if (!w->ready && !quitting && !p->broken) {
     if (p->init) {
       char msg[256];
@@ -594,7 +615,7 @@ void *loom__ppool_manager(void *arg) {
   for (;;) {
     handle_cancels(p);
     if (!p->broken) spawn_needed(p);
-    if (p->broken) fail_everything(p, NULL);
+    if (p->broken) break_pool(p);
     loom_future *drop = NULL;
     pthread_mutex_lock(&p->lock);
     bool done = round_locked(p, &drop);

@@ -35,7 +35,7 @@ typedef struct pworker {
   bool eof;                /* its socket reached end of stream */
   bool retiring;           /* QUIT sent (max_tasks_per_child or shutdown) */
   bool want_out;           /* EPOLLOUT armed */
-  bool terminated;         /* signalled by terminate/kill_workers */
+  bool terminated;         /* killed because the pool broke */
   int dispatched;          /* jobs sent over its life */
   int n_inflight;
   uint64_t received;       /* job results received from it */
