@@ -599,14 +599,18 @@ static void handle_event(ppool *p, uint64_t key, uint32_t events) {
 
 /* Stop every worker and reap it (the pool is done or terminated). */
 static void stop_all(ppool *p) {
+  /* Tell them all first, then reap: the workers exit side by side rather
+   * than one after the other (each exit can be slow: a sanitizer's report,
+   * TSan's one-second pause at exit). */
   for (int i = 0; i < p->max_workers; i++) {
     pworker *w = &p->w[i];
     if (w->child.pidfd < 0) continue;
     if (p->terminating) loom__child_signal(&w->child, p->term_signal);
     w->retiring = true;
     if (w->sock >= 0) shutdown(w->sock, SHUT_WR); /* end of stream: the worker exits */
-    on_death(p, i, true); /* blocks in waitid until it has gone */
   }
+  for (int i = 0; i < p->max_workers; i++)
+    if (p->w[i].child.pidfd >= 0) on_death(p, i, true); /* waitid until it has gone */
 }
 
 void *loom__ppool_manager(void *arg) {
