@@ -111,6 +111,7 @@ static int wanted_workers(ppool *p) {
 static void spawn_needed(ppool *p) {
   pthread_mutex_lock(&p->lock);
   int want = (p->broken || p->terminating) ? 0 : wanted_workers(p);
+  p->want_seen = want;
   pthread_mutex_unlock(&p->lock);
   int live = 0;
   for (int i = 0; i < p->max_workers; i++)
@@ -573,13 +574,20 @@ static void flush_all(ppool *p) {
   }
 }
 
-/* One round under the lock: dispatch, and decide whether the pool is done. */
-static bool round_locked(ppool *p, loom_future **drop) {
+/* One round under the lock: dispatch, and decide whether the pool is done.
+ * A job submitted (or a cancel requested) after spawn_needed counted the
+ * work (after handle_cancels took the requests) found the manager awake (not
+ * `sleeping`), so it sent no wake-up: if the job needs a worker that was not
+ * started for it, or a cancel waits, *again asks for another round at once
+ * instead of sleeping on it.  (Before this check, a pool whose first jobs
+ * all arrived in that window never started a worker: its futures waited
+ * forever; seen under TSan with load.) */
+static bool round_locked(ppool *p, loom_future **drop, bool *again) {
   if (!p->broken) dispatch_locked(p, drop);
   bool done = p->shutdown && !p->p_head && p->n_creq == 0 && all_idle(p);
-  if (!done) {
-    p->sleeping = true;
-  }
+  *again = !done && (p->n_creq > 0 || (p->p_head && !p->broken && !p->terminating &&
+                                       wanted_workers(p) > p->want_seen));
+  if (!done && !*again) p->sleeping = true;
   return done;
 }
 
@@ -621,12 +629,14 @@ void *loom__ppool_manager(void *arg) {
     if (!p->broken) spawn_needed(p);
     if (p->broken) break_pool(p);
     loom_future *drop = NULL;
+    bool again;
     pthread_mutex_lock(&p->lock);
-    bool done = round_locked(p, &drop);
+    bool done = round_locked(p, &drop, &again);
     pthread_mutex_unlock(&p->lock);
     finish_dropped(drop);
     if (done || p->terminating) break;
     flush_all(p);
+    if (again) continue;
     int n = epoll_wait(p->ep, evs, 64, -1);
     pthread_mutex_lock(&p->lock);
     p->sleeping = false;

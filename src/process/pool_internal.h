@@ -77,6 +77,7 @@ typedef struct ppool {
   loom_process_init_fn init;
   void *initarg;
   int boot_failures;       /* consecutive deaths before INIT answered */
+  int want_seen;           /* workers spawn_needed last aimed for (manager) */
   int64_t ewma_ns;         /* mean job run time, drives the prefetch depth */
   loom_process_pool_stats stats;
   pworker *w;              /* max_workers slots */
