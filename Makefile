@@ -5,6 +5,7 @@
 #   make demo        the main demo on the embedded local servers
 #   make test        Debug + AddressSanitizer + UBSan, all of CTest
 #   make test-tsan   the threaded tests under ThreadSanitizer
+#   make test-valgrind  a fixed subset under valgrind memcheck (not in CI)
 #   make bench       every workload of ../shared/BENCH.md, peers side by side
 #   make bench-quick one reduced run of each workload (CI smoke)
 #   make install     PREFIX=/usr/local: headers, libraries, pkg-config, CMake package
@@ -14,7 +15,7 @@ JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 DEPS = scripts/deps.sh
 
-.PHONY: all build demo test test-tsan bench bench-quick install clean valgrind
+.PHONY: all build demo test test-tsan test-valgrind valgrind bench bench-quick install clean
 
 all: build
 
@@ -50,6 +51,16 @@ test-tsan:
 	cmake --build build/tsan -j$(JOBS)
 	cd build/tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 	  setarch -R ctest --output-on-failure -j1 -LE "no-tsan|script" $(CTEST_ARGS)
+
+# A non-sanitized Debug build under memcheck; scripts/test-valgrind.sh says
+# which programs are left out and why.  A few minutes; not part of CI.
+valgrind: test-valgrind
+test-valgrind:
+	@$(DEPS) build test $(shell cat scripts/deps/test.groups 2>/dev/null)
+	cmake -S . -B build/valgrind -DCMAKE_BUILD_TYPE=Debug -DLOOM_WERROR=ON \
+	  -DLOOM_BUILD_BENCH=OFF >/dev/null
+	cmake --build build/valgrind -j$(JOBS)
+	bash scripts/test-valgrind.sh build/valgrind
 
 bench:
 	@$(DEPS) build bench

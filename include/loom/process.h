@@ -38,7 +38,8 @@ extern "C" {
 
 /* Runs once in each new worker before its first job.  `arg` crosses as an
  * integer.  Return 0, or a negative code: the pool is then broken (every
- * pending job fails with LOOM_EBROKEN, no worker is restarted). */
+ * pending or running job fails with LOOM_EBROKEN at once, the workers are
+ * killed and none is restarted, as Python's BrokenProcessPool). */
 typedef int (*loom_process_init_fn)(void *arg);
 
 typedef struct loom_process_pool_options {

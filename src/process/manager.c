@@ -111,6 +111,7 @@ static int wanted_workers(ppool *p) {
 static void spawn_needed(ppool *p) {
   pthread_mutex_lock(&p->lock);
   int want = (p->broken || p->terminating) ? 0 : wanted_workers(p);
+  p->want_seen = want;
   pthread_mutex_unlock(&p->lock);
   int live = 0;
   for (int i = 0; i < p->max_workers; i++)
@@ -480,6 +481,27 @@ static void fail_everything(ppool *p, pworker *w) {
   loom__free(msg);
 }
 
+/* The pool is broken (an initializer failed, workers die at start-up, or no
+ * worker can be started).  As Python's terminate_broken does, every job,
+ * pending or sent, fails now and every worker is killed: jobs queued behind a
+ * failed initializer would never run, and leaving them to each worker's own
+ * exit tied the futures (and the pool's shutdown, which reaps the workers) to
+ * how soon that exit came - under TSan a worker exiting with its flusher
+ * thread alive first sleeps a second, and one that never exits held them
+ * forever.  The deaths are reaped as usual; their jobs are settled already. */
+static void break_pool(ppool *p) {
+  fail_everything(p, NULL);
+  for (int i = 0; i < p->max_workers; i++) {
+    pworker *w = &p->w[i];
+    if (w->child.pidfd < 0) continue;
+    fail_everything(p, w);
+    if (!w->terminated) {
+      w->terminated = true;
+      loom__child_signal(&w->child, SIGKILL);
+    }
+  }
+}
+
 static void on_death(ppool *p, int slot, bool block) {
   pworker *w = &p->w[slot];
   drain_socket(p, slot); /* results it sent before dying are good */
@@ -499,7 +521,7 @@ static void on_death(ppool *p, int slot, bool block) {
   char how[96];
   loom__describe_exit(code, how, sizeof how);
   bool quitting = w->retiring || p->terminating;
-  bool expected = (w->retiring && code == 0) || p->terminating;
+  bool expected = (w->retiring && code == 0) || p->terminating || w->terminated;
   if (!w->ready && !quitting && !p->broken) {
     if (p->init) {
       char msg[256];
@@ -558,13 +580,20 @@ static void flush_all(ppool *p) {
   }
 }
 
-/* One round under the lock: dispatch, and decide whether the pool is done. */
-static bool round_locked(ppool *p, loom_future **drop) {
+/* One round under the lock: dispatch, and decide whether the pool is done.
+ * A job submitted (or a cancel requested) after spawn_needed counted the
+ * work (after handle_cancels took the requests) found the manager awake (not
+ * `sleeping`), so it sent no wake-up: if the job needs a worker that was not
+ * started for it, or a cancel waits, *again asks for another round at once
+ * instead of sleeping on it.  (Before this check, a pool whose first jobs
+ * all arrived in that window never started a worker: its futures waited
+ * forever; seen under TSan with load.) */
+static bool round_locked(ppool *p, loom_future **drop, bool *again) {
   if (!p->broken) dispatch_locked(p, drop);
   bool done = p->shutdown && !p->p_head && p->n_creq == 0 && all_idle(p);
-  if (!done) {
-    p->sleeping = true;
-  }
+  *again = !done && (p->n_creq > 0 || (p->p_head && !p->broken && !p->terminating &&
+                                       wanted_workers(p) > p->want_seen));
+  if (!done && !*again) p->sleeping = true;
   return done;
 }
 
@@ -584,14 +613,18 @@ static void handle_event(ppool *p, uint64_t key, uint32_t events) {
 
 /* Stop every worker and reap it (the pool is done or terminated). */
 static void stop_all(ppool *p) {
+  /* Tell them all first, then reap: the workers exit side by side rather
+   * than one after the other (each exit can be slow: a sanitizer's report,
+   * TSan's one-second pause at exit). */
   for (int i = 0; i < p->max_workers; i++) {
     pworker *w = &p->w[i];
     if (w->child.pidfd < 0) continue;
     if (p->terminating) loom__child_signal(&w->child, p->term_signal);
     w->retiring = true;
     if (w->sock >= 0) shutdown(w->sock, SHUT_WR); /* end of stream: the worker exits */
-    on_death(p, i, true); /* blocks in waitid until it has gone */
   }
+  for (int i = 0; i < p->max_workers; i++)
+    if (p->w[i].child.pidfd >= 0) on_death(p, i, true); /* waitid until it has gone */
 }
 
 void *loom__ppool_manager(void *arg) {
@@ -600,14 +633,16 @@ void *loom__ppool_manager(void *arg) {
   for (;;) {
     handle_cancels(p);
     if (!p->broken) spawn_needed(p);
-    if (p->broken) fail_everything(p, NULL);
+    if (p->broken) break_pool(p);
     loom_future *drop = NULL;
+    bool again;
     pthread_mutex_lock(&p->lock);
-    bool done = round_locked(p, &drop);
+    bool done = round_locked(p, &drop, &again);
     pthread_mutex_unlock(&p->lock);
     finish_dropped(drop);
     if (done || p->terminating) break;
     flush_all(p);
+    if (again) continue;
     int n = epoll_wait(p->ep, evs, 64, -1);
     pthread_mutex_lock(&p->lock);
     p->sleeping = false;

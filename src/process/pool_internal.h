@@ -35,7 +35,7 @@ typedef struct pworker {
   bool eof;                /* its socket reached end of stream */
   bool retiring;           /* QUIT sent (max_tasks_per_child or shutdown) */
   bool want_out;           /* EPOLLOUT armed */
-  bool terminated;         /* signalled by terminate/kill_workers */
+  bool terminated;         /* killed because the pool broke */
   int dispatched;          /* jobs sent over its life */
   int n_inflight;
   uint64_t received;       /* job results received from it */
@@ -77,6 +77,7 @@ typedef struct ppool {
   loom_process_init_fn init;
   void *initarg;
   int boot_failures;       /* consecutive deaths before INIT answered */
+  int want_seen;           /* workers spawn_needed last aimed for (manager) */
   int64_t ewma_ns;         /* mean job run time, drives the prefetch depth */
   loom_process_pool_stats stats;
   pworker *w;              /* max_workers slots */

@@ -348,22 +348,30 @@ LOOM_TEST(gather, fault_sweep) {
 
 /* wait_for on a future completed by another thread (real clock). */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <unistd.h>
-
-static void *complete_in_20ms(void *arg) {
-  usleep(20000);
-  loom_future_set_result(arg, (void *)3L, NULL);
-  return NULL;
-}
 
 typedef struct wft {
   loom_future *f;
   int rc_short, rc_long;
+  _Atomic bool short_done; /* the 1 ms wait has returned */
 } wft;
+
+/* Completes the future only once the task's short wait is over, so that
+ * wait timing out does not depend on the task starting within 20 ms (it
+ * did not under valgrind or a loaded machine). */
+static void *complete_after_short_wait(void *arg) {
+  wft *c = arg;
+  for (int i = 0; i < 30000 && !atomic_load(&c->short_done); i++) usleep(1000);
+  usleep(20000);
+  loom_future_set_result(c->f, (void *)3L, NULL);
+  return NULL;
+}
 
 static int wait_for_thread(loom_future *self, void *arg) {
   wft *c = arg;
   c->rc_short = loom_future_wait(c->f, 0.001); /* plain wait: no cancel */
+  atomic_store(&c->short_done, true);
   c->rc_long = loom_wait_for(c->f, 10.0);
   return 0;
 }
@@ -373,7 +381,7 @@ LOOM_TEST(wait_for, future_of_other_thread) {
   wft c = {0};
   LT_RC(loom_future_create(&c.f), 0);
   pthread_t th;
-  pthread_create(&th, NULL, complete_in_20ms, c.f);
+  pthread_create(&th, NULL, complete_after_short_wait, &c);
   loom_future *t = ts_run(l, wait_for_thread, &c, "wft");
   pthread_join(th, NULL);
   LT_RC(c.rc_short, LOOM_ETIMEDOUT);

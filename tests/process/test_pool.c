@@ -465,3 +465,30 @@ LOOM_TEST_T(process_pool, pools_in_parallel, 240) {
            bad[0] + bad[1] + bad[2] + bad[3]);
   PT_END(s);
 }
+
+/* Jobs submitted the moment the pool exists, again and again: the first
+ * submissions race the manager thread's first round.  A job that arrived
+ * after the manager counted the work, but before it went to sleep, used to
+ * start no worker and send no wake-up: the pool then waited forever (seen
+ * under TSan with load as failing_initializer and pools_in_parallel hangs). */
+#ifdef LOOM_TSAN
+enum { AT_ONCE_ROUNDS = 10 }; /* each TSan worker pauses 1 s as it exits */
+#else
+enum { AT_ONCE_ROUNDS = 30 };
+#endif
+
+LOOM_TEST_T(process_pool, submit_at_once_after_create, 240) {
+  pt_snap s = pt_begin();
+  for (long i = 0; i < AT_ONCE_ROUNDS; i++) {
+    loom_executor *ex;
+    LT_RC(loom_process_pool_create(&ex, &(loom_process_pool_options){.max_workers = 1}), 0);
+    loom_future *f;
+    LT_RC(loom_executor_submit(ex, twice, (void *)i, &f), 0);
+    void *v = NULL;
+    LT_RC(loom_future_result(f, 30, &v), 0);
+    LT_CHECK((long)v == 2 * i, "round %ld: %ld", i, (long)v);
+    loom_future_release(f);
+    loom_executor_destroy(ex);
+  }
+  PT_END(s);
+}

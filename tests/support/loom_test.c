@@ -130,6 +130,14 @@ bool loom_test_live_equal(const long snap[LOOM_LIVE__COUNT], double wait_s) {
   }
 }
 
+void loom_test_fail_in_task(void) {
+  if (!loom_task_current()) return;
+  fprintf(stderr, "(the check failed inside task '%s': the test process ends here)\n",
+          loom_task_name(loom_task_current()) ? loom_task_name(loom_task_current()) : "?");
+  fflush(NULL);
+  _exit(1);
+}
+
 /* ---- registry and main -------------------------------------------------- */
 
 typedef struct reg {

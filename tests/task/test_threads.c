@@ -2,36 +2,41 @@
  * thread wakes the awaiting task (and only the task waited: the loop kept
  * running others); the fired-before-park race, many times over; loops with
  * their tasks in two threads at once. */
+#include <stdatomic.h>
 #include <unistd.h>
 
 #include "task_support.h"
 
-typedef struct completer {
-  loom_future *f;
-  double delay;
-  long value;
-} completer;
-
-static void *complete_from_thread(void *arg) {
-  completer *c = arg;
-  if (c->delay > 0) usleep((useconds_t)(c->delay * 1e6));
-  loom_future_set_result(c->f, (void *)c->value, NULL);
-  return NULL;
-}
-
 typedef struct ticker {
   bool stop;
-  int ticks;
+  _Atomic int ticks; /* read by the completing thread */
 } ticker;
 
 static int tick(loom_future *self, void *arg) {
   ticker *tk = arg;
   while (!tk->stop) {
-    tk->ticks++;
+    atomic_fetch_add(&tk->ticks, 1);
     int rc = loom_sleep(0.001);
     if (rc < 0) return rc;
   }
   return 0;
+}
+
+typedef struct completer {
+  loom_future *f;
+  ticker *tk;
+  long value;
+} completer;
+
+/* Completes the future once the loop has ticked 5 times (at most 10 s): the
+ * ticks happen while the awaiting task waits, which they could not if the
+ * wait blocked the loop.  (A fixed 50 ms delay made the count depend on the
+ * machine's load: 3 ticks under valgrind.) */
+static void *complete_from_thread(void *arg) {
+  completer *c = arg;
+  for (int i = 0; i < 10000 && atomic_load(&c->tk->ticks) < 5; i++) usleep(1000);
+  loom_future_set_result(c->f, (void *)c->value, NULL);
+  return NULL;
 }
 
 typedef struct awaiter {
@@ -42,17 +47,17 @@ typedef struct awaiter {
 
 static int await_thread_future(loom_future *self, void *arg) {
   awaiter *a = arg;
-  int rc = loom_future_result(a->f, 5.0, &a->got);
+  int rc = loom_future_result(a->f, 30.0, &a->got);
   a->tk->stop = true;
   return rc;
 }
 
 LOOM_TEST(threads, await_future_completed_by_a_thread) {
   loom_loop *l = ts_loop(false);
-  ticker tk = {false, 0};
+  ticker tk = {.stop = false};
   awaiter a = {NULL, &tk, NULL};
   LT_RC(loom_future_create(&a.f), 0);
-  completer c = {a.f, 0.05, 1234};
+  completer c = {a.f, &tk, 1234};
   loom_future *t1, *t2;
   LT_RC(loom_task_spawn(l, tick, &tk, "ticker", &t1), 0);
   LT_RC(loom_task_spawn(l, await_thread_future, &a, "awaiter", &t2), 0);
@@ -63,8 +68,9 @@ LOOM_TEST(threads, await_future_completed_by_a_thread) {
   pthread_join(th, NULL);
   LT_RC(loom_future_result(t2, 0, NULL), 0);
   assert_int_equal((long)a.got, 1234);
-  /* The loop was not blocked while the task waited 50 ms. */
-  LT_CHECK(tk.ticks >= 5, "only %d ticks while the task waited", tk.ticks);
+  /* The loop was not blocked while the task waited. */
+  LT_CHECK(atomic_load(&tk.ticks) >= 5, "only %d ticks while the task waited",
+           atomic_load(&tk.ticks));
   loom_future_release(a.f);
   loom_future_release(t1);
   loom_future_release(t2);
