@@ -49,7 +49,7 @@ test-tsan:
 	cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=Debug -DLOOM_WERROR=ON \
 	  -DLOOM_SANITIZE=thread -DLOOM_BUILD_BENCH=OFF -DLOOM_BUILD_EXAMPLES=OFF >/dev/null
 	cmake --build build/tsan -j$(JOBS)
-	cd build/tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
+	cd build/tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 atexit_sleep_ms=0 suppressions=$(CURDIR)/tests/tsan.supp" \
 	  setarch -R ctest --output-on-failure -j1 -LE "no-tsan|script" $(CTEST_ARGS)
 
 # A non-sanitized Debug build under memcheck; scripts/test-valgrind.sh says
