@@ -20,7 +20,9 @@
  * With --sync (several client processes, run by run_c100k.py when one
  * process may not hold every descriptor) the client prints "established"
  * after phase 1 and starts phase 2 only when a line arrives on stdin, so
- * that every client's echo round runs at once; --addr-base A makes it use
+ * that every client's echo round runs at once; after its RESULT lines it
+ * prints "done" and keeps the connections open until the next line (or
+ * EOF), so the runner can read the server's memory; --addr-base A makes it use
  * source addresses 127.0.0.(2 + A)... so that clients never share one.
  *
  * RESULT lines: conns, establish_s, echo_round_s, server_rss_kb (after the
@@ -176,17 +178,13 @@ static int pump(conn *cs, int n, int *next, int inflight, int port, int addrs, i
   return 0;
 }
 
-/* --sync: say phase 1 is over, wait for the runner's go (a line on stdin,
- * or EOF: the runner gave up).  Returns 0 or -1. */
-static int wait_go(void) {
-  printf("established\n");
+/* --sync: print `what` (a phase is over), wait for the runner's go (a line
+ * on stdin; EOF means the runner gave up or is done).  Returns 0 or -1. */
+static int wait_go(const char *what) {
+  printf("%s\n", what);
   fflush(stdout);
   char line[16];
-  if (!fgets(line, sizeof line, stdin)) {
-    fprintf(stderr, "c100k_client: no go from the runner\n");
-    return -1;
-  }
-  return 0;
+  return fgets(line, sizeof line, stdin) ? 0 : -1;
 }
 
 int main(int argc, char **argv) {
@@ -219,7 +217,10 @@ int main(int argc, char **argv) {
   double t0 = bench_now();
   if (pump(cs, n, &next, inflight, port, addrs, n) < 0) return 1;
   double t1 = bench_now(), t_est = t1 - t0;
-  if (sync && wait_go() < 0) return 1;
+  if (sync && wait_go("established") < 0) {
+    fprintf(stderr, "c100k_client: no go from the runner\n");
+    return 1;
+  }
   t1 = bench_now(); /* the round starts when every client is ready */
   for (int i = 0; i < n; i++)
     if (send_req(&cs[i]) < 0) {
@@ -236,6 +237,7 @@ int main(int argc, char **argv) {
     bench_result("server_rss_kb", (double)rss1);
     bench_result("bytes_per_conn", (double)(rss1 - rss0) * 1024.0 / n);
   }
+  if (sync) wait_go("done"); /* hold them while the runner measures; EOF ends it */
   for (int i = 0; i < n; i++) close(cs[i].fd);
   free(cs);
   close(ep);

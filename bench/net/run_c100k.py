@@ -22,7 +22,8 @@ client (bench_net_c100k_client --sync 1) opens its connections, says
 memory, counts the connections each server process holds (sockets in
 /proc/<pid>/fd), shows /proc/sys/fs/file-nr and `ss -s`'s TCP line on
 stderr, and tells every client to go: one echo on every connection, all at
-once.  Then it reads the memory again and prints
+once.  It reads the memory again while the connections are still open
+(each client says "done" and waits), lets the clients close, and prints
 
     RESULT conns            connections held (sum over clients)
     RESULT establish_s      time to establish (max over clients)
@@ -98,13 +99,22 @@ def sockets(pid):
 
 
 def read_line(proc, deadline):
-    """The next stdout line of proc, or None at EOF or past deadline."""
+    """The next stdout line of proc, or None at EOF or past deadline.  Reads
+    a byte at a time from the unbuffered pipe (the lines are few and short),
+    so that select never misses a line sitting in a Python buffer."""
+    fd, line = proc.stdout.fileno(), b""
     while time.monotonic() < deadline:
-        r, _, _ = select.select([proc.stdout], [], [], 0.2)
-        if r:
-            return proc.stdout.readline() or None
-        if proc.poll() is not None:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if not r:
+            if proc.poll() is not None:
+                return None
+            continue
+        b = os.read(fd, 1)
+        if not b:
             return None
+        line += b
+        if b == b"\n":
+            return line.decode()
     return None
 
 
@@ -114,7 +124,7 @@ def start_server(cmd, procs):
         proc = subprocess.Popen(pinned(cmd, "0"), stdout=subprocess.DEVNULL)
         return proc, [proc.pid] if wait_listening(int(cmd_port(cmd)), proc, 15) else None
     proc = subprocess.Popen(pinned(cmd + ["--procs", str(procs)], "0"),
-                            stdout=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, bufsize=0)
     line = read_line(proc, time.monotonic() + 15)
     if not line or not line.startswith("ready "):
         return proc, None
@@ -146,7 +156,7 @@ def start_clients(a, port, nclients):
         cmd = [a.client, "--port", str(port), "--conns", str(share), "--addrs", str(addrs),
                "--addr-base", str(base), "--sync", "1", "--timeout", str(a.timeout)]
         clients.append(subprocess.Popen(pinned(cmd, "1"), stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, text=True))
+                                        stdout=subprocess.PIPE, bufsize=0))
         base += addrs
     if base > 250:
         raise SystemExit(f"run_c100k: {base} source addresses needed, 250 at most")
@@ -169,28 +179,39 @@ def show_counts(pids):
     return counts
 
 
+def read_results(c, deadline):
+    """A client's RESULT lines up to its "done", as a dict, or None."""
+    res = {}
+    while True:
+        line = read_line(c, deadline)
+        if line is None:
+            print("run_c100k: a client failed or timed out", file=sys.stderr)
+            return None
+        if line == "done\n":
+            return res
+        if line.startswith("RESULT "):
+            res[line.split()[1]] = float(line.split()[2])
+
+
 def run_clients(clients, pids, deadline):
-    """Establish, count, go, collect.  Returns (results, counts, rss0) or None."""
+    """Establish, count, go, collect, measure while the connections are
+    still open.  Returns (results, counts, server memory) or None."""
     for c in clients:
         if read_line(c, deadline) != "established\n":
             print("run_c100k: a client failed to establish its connections", file=sys.stderr)
             return None
     counts = show_counts(pids)
     for c in clients:
-        c.stdin.write("go\n")
-        c.stdin.flush()
-    results = []
+        c.stdin.write(b"go\n")
+    results = [read_results(c, deadline) for c in clients]
+    if None in results:
+        return None
+    rss1 = sum(mem_kb(p) for p in pids)
     for c in clients:
-        try:
-            out, _ = c.communicate(timeout=max(deadline - time.monotonic(), 1))
-        except subprocess.TimeoutExpired:
-            print("run_c100k: client timed out", file=sys.stderr)
-            return None
-        if c.returncode != 0:
-            return None
-        results.append({l.split()[1]: float(l.split()[2])
-                        for l in out.splitlines() if l.startswith("RESULT ")})
-    return results, counts
+        c.stdin.close()  # EOF: close the connections and exit
+    for c in clients:
+        c.wait(timeout=max(deadline - time.monotonic(), 1))
+    return results, counts, rss1
 
 
 def plan(a):
@@ -232,13 +253,12 @@ def main():
         rss0 = sum(mem_kb(p) for p in pids)
         clients = start_clients(a, port, nclients)
         got = run_clients(clients, pids, time.monotonic() + a.timeout)
-        rss1 = sum(mem_kb(p) for p in pids)
         if got is None:
             return 1
         if proc.poll() is not None:
             print(f"run_c100k: server exited with {proc.returncode}", file=sys.stderr)
             return 1
-        results, counts = got
+        results, counts, rss1 = got
         conns = sum(r["conns"] for r in results)
         for key, val in (("conns", conns),
                          ("establish_s", max(r["establish_s"] for r in results)),
