@@ -166,7 +166,8 @@ def start_clients(a, port, nclients):
 def show_counts(pids):
     """Per-process connection counts (stderr too), file-nr and ss -s."""
     counts = [max(sockets(p) - 1, 0) for p in pids]  # minus the listening socket
-    print(f"run_c100k: connections per server process: {counts}", file=sys.stderr)
+    print(f"run_c100k: connections per server process: {counts} (pids {pids})",
+          file=sys.stderr)
     with open("/proc/sys/fs/file-nr") as f:
         print(f"run_c100k: fs.file-nr (allocated, free, max): {f.read().strip()}",
               file=sys.stderr)
