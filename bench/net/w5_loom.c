@@ -107,8 +107,9 @@ static int serve_many(int port, int loops) {
 
 /* One child of --procs: one loop, its own SO_REUSEPORT socket; it ends
  * when the parent does (PDEATHSIG) or on SIGTERM/SIGINT. */
-static void child_serve(int port, int ready_fd, sigset_t *old) {
+static void child_serve(int port, int ready_fd, sigset_t *old, pid_t parent) {
   prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid() != parent) _exit(1); /* the parent died before prctl */
   sigprocmask(SIG_SETMASK, old, NULL);
   serve_args a = {.port = port, .reuse_port = true, .signals = true, .ready_fd = ready_fd};
   _exit(loom_run(serve, &a, NULL, NULL) < 0 ? 1 : 0);
@@ -124,13 +125,13 @@ static int serve_procs(int port, int procs) {
   sigprocmask(SIG_BLOCK, &set, &old); /* no signal lost before sigwait */
   int ready[2];
   if (pipe(ready) < 0) return 1;
-  pid_t pids[MAX_LOOPS];
+  pid_t pids[MAX_LOOPS], self = getpid();
   for (int i = 0; i < procs; i++) {
     pids[i] = fork();
     if (pids[i] < 0) return 1;
     if (pids[i] == 0) {
       close(ready[0]);
-      child_serve(port, ready[1], &old);
+      child_serve(port, ready[1], &old, self);
     }
   }
   close(ready[1]);
