@@ -3,7 +3,7 @@
  *
  * One source address gives at most ~28,000 ephemeral ports towards one
  * server address and port (net.ipv4.ip_local_port_range), so connection i
- * binds to 127.0.0.(2 + i % --addrs) first (IP_BIND_ADDRESS_NO_PORT: the
+ * binds to 127.0.0.(2 + --addr-base + i % --addrs) first (IP_BIND_ADDRESS_NO_PORT: the
  * port is chosen at connect time, per 4-tuple).  The client raises its own
  * RLIMIT_NOFILE (to --conns + 1000, past the hard limit when privileged,
  * else to the hard limit) and fails with a clear message if that is too
@@ -16,6 +16,14 @@
  * Phase 2, echo round: one request on every connection at once, wait for
  * all the echoes.  Between the phases and after, the server's RSS is read
  * from /proc/<--server-pid>/status.
+ *
+ * With --sync (several client processes, run by run_c100k.py when one
+ * process may not hold every descriptor) the client prints "established"
+ * after phase 1 and starts phase 2 only when a line arrives on stdin, so
+ * that every client's echo round runs at once; after its RESULT lines it
+ * prints "done" and keeps the connections open until the next line (or
+ * EOF), so the runner can read the server's memory; --addr-base A makes it use
+ * source addresses 127.0.0.(2 + A)... so that clients never share one.
  *
  * RESULT lines: conns, establish_s, echo_round_s, server_rss_kb (after the
  * round), bytes_per_conn ((rss after - rss before) / conns).  Bounded:
@@ -78,6 +86,8 @@ static int raise_nofile(rlim_t want) {
   return -1;
 }
 
+static int addr_base; /* --addr-base: first source address is 127.0.0.(2 + it) */
+
 static int start_connect(conn *c, int i, int port, int addrs) {
   c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   if (c->fd < 0) return -1;
@@ -85,7 +95,7 @@ static int start_connect(conn *c, int i, int port, int addrs) {
   setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
   struct sockaddr_in src = {.sin_family = AF_INET};
-  src.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1 + (uint32_t)(i % addrs)); /* 127.0.0.2.. */
+  src.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1 + (uint32_t)(addr_base + i % addrs)); /* 127.0.0.2.. */
   if (bind(c->fd, (struct sockaddr *)&src, sizeof src) < 0) return -1;
   struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
   dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -168,6 +178,15 @@ static int pump(conn *cs, int n, int *next, int inflight, int port, int addrs, i
   return 0;
 }
 
+/* --sync: print `what` (a phase is over), wait for the runner's go (a line
+ * on stdin; EOF means the runner gave up or is done).  Returns 0 or -1. */
+static int wait_go(const char *what) {
+  printf("%s\n", what);
+  fflush(stdout);
+  char line[16];
+  return fgets(line, sizeof line, stdin) ? 0 : -1;
+}
+
 int main(int argc, char **argv) {
   int port = (int)bench_arg(argc, argv, "--port", 0);
   int n = (int)bench_arg(argc, argv, "--conns", 100000);
@@ -175,12 +194,16 @@ int main(int argc, char **argv) {
   int inflight = (int)bench_arg(argc, argv, "--inflight", 1000);
   long pid = (long)bench_arg(argc, argv, "--server-pid", 0);
   size = (int)bench_arg(argc, argv, "--size", 64);
+  addr_base = (int)bench_arg(argc, argv, "--addr-base", 0);
+  int sync = (int)bench_arg(argc, argv, "--sync", 0);
   deadline = bench_now() + (double)bench_arg(argc, argv, "--timeout", 300);
   /* The kernel searches for a free port per connect, slower as a source
    * address fills up: keep ~2,500 connections per address. */
   if (addrs <= 0) addrs = n / 2500 + 1;
-  if (port <= 0 || n < 1 || addrs > 250 || inflight < 1 || size < 1 || size > 4096) {
-    fprintf(stderr, "usage: c100k_client --port P [--conns N] [--addrs K<=250] [--inflight I]"
+  if (port <= 0 || n < 1 || addr_base < 0 || addr_base + addrs > 250 || inflight < 1 ||
+      size < 1 || size > 4096) {
+    fprintf(stderr, "usage: c100k_client --port P [--conns N] [--addrs K] [--addr-base A] (A+K<=250)"
+                    " [--inflight I] [--sync 1]"
                     " [--size B<=4096] [--server-pid PID] [--timeout S]\n");
     return 2;
   }
@@ -193,7 +216,12 @@ int main(int argc, char **argv) {
   int next = 0;
   double t0 = bench_now();
   if (pump(cs, n, &next, inflight, port, addrs, n) < 0) return 1;
-  double t1 = bench_now();
+  double t1 = bench_now(), t_est = t1 - t0;
+  if (sync && wait_go("established") < 0) {
+    fprintf(stderr, "c100k_client: no go from the runner\n");
+    return 1;
+  }
+  t1 = bench_now(); /* the round starts when every client is ready */
   for (int i = 0; i < n; i++)
     if (send_req(&cs[i]) < 0) {
       fprintf(stderr, "c100k_client: send on connection %d: %s\n", i, strerror(errno));
@@ -203,12 +231,13 @@ int main(int argc, char **argv) {
   double t2 = bench_now();
   long rss1 = pid ? server_rss_kb(pid) : -1;
   bench_result("conns", n);
-  bench_result("establish_s", t1 - t0);
+  bench_result("establish_s", t_est);
   bench_result("echo_round_s", t2 - t1);
   if (rss0 >= 0 && rss1 >= 0) {
     bench_result("server_rss_kb", (double)rss1);
     bench_result("bytes_per_conn", (double)(rss1 - rss0) * 1024.0 / n);
   }
+  if (sync) wait_go("done"); /* hold them while the runner measures; EOF ends it */
   for (int i = 0; i < n; i++) close(cs[i].fd);
   free(cs);
   close(ep);
