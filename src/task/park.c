@@ -47,7 +47,11 @@ loom__coro *loom__task_sched(void) {
 void loom__task_suspend(loom__task *t) {
   loom__task_loop *tl = loom__task_tl(t);
   loom__coro *c = loom__task_coro(t);
-  loom__callback *cb = loom__loop_take_next(tl->loop, loom__task_step);
+  /* A compact sleeper goes back to the loop, whose step copies its stack
+   * out once it is off it (compact.c). */
+  loom__callback *cb = LOOM__UNLIKELY(t->compact) && loom__task_frame_of(t)->sleeping
+                           ? NULL
+                           : loom__loop_take_next(tl->loop, loom__task_step);
   if (!cb) {
     loom__coro_switch(c, c->exit_to);
     return;
@@ -59,6 +63,7 @@ void loom__task_suspend(loom__task *t) {
    * than the one n last ran on. */
   loom__task *n = LOOM__CONTAINER_OF(cb, loom__task, step);
   if (n == t) return; /* a yield with nothing else ready: go on */
+  if (LOOM__UNLIKELY(n->compacted)) loom__compact_restore(n); /* its frame comes back */
   loom__coro *nc = loom__task_coro(n);
   nc->exit_to = c->exit_to;
   loom__task_enter(tl, n);
