@@ -106,6 +106,15 @@ static void record_timer_fired(loom__timer *tm) {
   loom__waiter_fire(&cx->w, LOOM_ETIMEDOUT);
 }
 
+/* A compacted task's step while it is posted: its stack comes back, then it
+ * steps as usual.  Direct hand-offs take only loom__task_step entries
+ * (park.c), so this keeps them away from a compacted task at no cost to
+ * the hand-off path. */
+static void compact_step(loom__callback *cb) {
+  loom__compact_restore(LOOM__CONTAINER_OF(cb, loom__task, step));
+  loom__task_step(cb);
+}
+
 /* May t's stack go now?  A compact task, suspended in loom_sleep on a
  * waiter that lives on its own stack and has not been fired yet. */
 static bool may_compact(const loom__task *t) {
@@ -189,6 +198,7 @@ void loom__compact_park(loom__task *t) {
   cx->guarded = guarded;
   t->stack->taker_data = cx;
   t->compacted = true;
+  t->step.fn = compact_step; /* not posted now: its waiter was not fired */
   tl->cx_stats.compacted++;
   tl->cx_stats.saved_bytes += len;
   tl->cx_stats.compactions++;
@@ -216,6 +226,7 @@ void loom__compact_restore(loom__task *t) {
   tl->cx_stats.restores++;
   t->stack->taker_data = NULL;
   t->compacted = false;
+  t->step.fn = loom__task_step; /* maybe posted already: fine either way */
   loom__free(cx);
   loom__live_dec(LOOM_LIVE_OTHER);
 }
@@ -229,6 +240,7 @@ void loom__compact_free(loom__task *t) {
   tl->cx_stats.saved_bytes -= cx->len;
   t->stack->taker_data = NULL;
   t->compacted = false;
+  t->step.fn = loom__task_step;
   loom__free(cx);
   loom__live_dec(LOOM_LIVE_OTHER);
 }

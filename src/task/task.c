@@ -229,7 +229,8 @@ static void first_step(loom__callback *cb) {
 void loom__task_step(loom__callback *cb) {
   loom__task *t = LOOM__CONTAINER_OF(cb, loom__task, step);
   loom__task_loop *tl = loom__task_tl(t);
-  if (LOOM__UNLIKELY(t->compacted)) loom__compact_restore(t);
+  /* Never compacted here: a compacted task's step is compact.c's until
+   * its stack is back. */
   loom__coro *sched = loom__task_sched();
   loom__coro *c = loom__task_coro(t);
   c->exit_to = sched;

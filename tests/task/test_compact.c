@@ -148,8 +148,9 @@ LOOM_TEST(compact, deep_stacks) {
 /* ---- direct hand-off to a compacted task --------------------------------------- */
 
 /* A task that yields hands over straight to the next ready task (park.c):
- * when that is a compact sleeper whose timer just fired, its stack must come
- * back on that path too, not only in the loop's step. */
+ * when that is a compact sleeper whose timer just fired, the hand-off must
+ * not switch to it before its stack is back (a compacted task's posted step
+ * is not one hand-offs take, compact.c). */
 enum { HOPPERS = 12, HOPS = 8 };
 static int hoppers_done;
 
