@@ -79,14 +79,17 @@ static int run_queue(loom_loop *loop) {
 }
 
 int main(int argc, char **argv) {
+  int compact = 0; /* --compact 1: compact idle stacks (loom/task.h) */
   total = 10000000;
   const char *mode = "queue";
   for (int i = 1; i + 1 < argc; i++) {
+    if (!strcmp(argv[i], "--compact")) compact = atoi(argv[i + 1]);
     if (!strcmp(argv[i], "--n")) total = atol(argv[i + 1]);
     if (!strcmp(argv[i], "--mode")) mode = argv[i + 1];
   }
   loom_loop *loop;
   if (loom_loop_create(&loop, NULL) < 0) return 1;
+  if (compact && loom_task_set_default_compact(loop, true) < 0) return 1;
   if (!strcmp(mode, "queue")) return run_queue(loop);
   side a = {0}, b = {0};
   a.peer = &b;

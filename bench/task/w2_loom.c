@@ -13,11 +13,15 @@ static int work(loom_future *self, void *arg) {
 }
 
 int main(int argc, char **argv) {
+  int compact = 0; /* --compact 1: compact idle stacks (loom/task.h) */
   long n = 1000000;
-  for (int i = 1; i + 1 < argc; i++)
+  for (int i = 1; i + 1 < argc; i++) {
+    if (!strcmp(argv[i], "--compact")) compact = atoi(argv[i + 1]);
     if (!strcmp(argv[i], "--n")) n = atol(argv[i + 1]);
+  }
   loom_loop *loop;
   if (loom_loop_create(&loop, NULL) < 0) return 1;
+  if (compact && loom_task_set_default_compact(loop, true) < 0) return 1;
   loom_future **t = malloc((size_t)n * sizeof *t);
   if (!t) return 1;
   double t0 = loom_now();

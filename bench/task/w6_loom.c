@@ -2,7 +2,8 @@
  * (default 10) at once, on one loop.  Prints, like the peers,
  *     RESULT start_s X          (first spawn until every task is asleep)
  *     RESULT bytes_per_task X   (peak RSS / N)
- *     RESULT rss_kb X           (peak RSS) */
+ *     RESULT rss_kb X           (peak RSS)
+ * --compact 1 runs the tasks in compact idle-stack mode (loom/task.h). */
 #include <loom.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,12 +22,15 @@ static int sleeper(loom_future *self, void *arg) {
 }
 
 int main(int argc, char **argv) {
+  int compact = 0; /* --compact 1: compact idle stacks (loom/task.h) */
   total = 1000000;
   for (int i = 1; i + 1 < argc; i++) {
+    if (!strcmp(argv[i], "--compact")) compact = atoi(argv[i + 1]);
     if (!strcmp(argv[i], "--n")) total = atol(argv[i + 1]);
     if (!strcmp(argv[i], "--sleep")) sleep_s = atof(argv[i + 1]);
   }
   if (loom_loop_create(&loop, NULL) < 0) return 1;
+  if (compact && loom_task_set_default_compact(loop, true) < 0) return 1;
   t_start = loom_now();
   for (long i = 0; i < total; i++)
     if (loom_task_spawn(loop, sleeper, NULL, NULL, NULL) < 0) return 1;

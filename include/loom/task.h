@@ -58,6 +58,8 @@ extern "C" {
 typedef struct loom_task_options {
   const char *name;   /* copied; NULL gives "Task-<n>" like asyncio */
   size_t stack_size;  /* usable stack bytes; 0 = the loop's default */
+  int compact;        /* compact idle stack (see below): 0 = the loop's default
+                       * (loom_task_set_default_compact), > 0 on, < 0 off */
 } loom_task_options;
 
 /* ---- creating tasks ------------------------------------------------------ */
@@ -85,6 +87,55 @@ int loom_task_spawn_ex(loom_loop *loop, loom_fn fn, void *arg,
  * docs/coroutines.md).  Returns 0, or LOOM_EINVAL (loop NULL, or a size below
  * 16 KiB or above 1 GiB). */
 int loom_task_set_default_stack_size(loom_loop *loop, size_t bytes);
+
+/* ---- compact idle stacks (opt-in) ---------------------------------------------
+ *
+ * A sleeping task normally keeps the stack pages it touched (one or two 4 KiB
+ * pages).  A COMPACT task, while it sleeps in loom_sleep (seconds > 0), has
+ * the used part of its stack (from its saved stack pointer to the top:
+ * usually a few hundred bytes) copied to a right-sized heap buffer and its
+ * stack pages given back to the system; when it wakes, the bytes are copied
+ * back to the same addresses and it continues.  A million sleeping compact
+ * tasks cost about 0.83 KB each instead of about 4.4 KB.  See docs/compact.md.
+ *
+ * Only sleeps compact: every other wait (a future, queue, lock, event,
+ * stream...) links a node on the waiting task's stack into the primitive, so
+ * the task's stack stays resident while it waits there, as in normal mode.
+ *
+ * The rule for the user: while a compact task sleeps, its stack memory does
+ * not exist.  Never let another task or thread use a pointer into a compact
+ * task's stack (a local variable handed to someone else) while that task may
+ * be sleeping: put shared objects on the heap, or don't use compact mode.
+ * Waiting on a loom primitive (not a sleep) keeps such pointers valid.  On
+ * kernels with MADV_GUARD_INSTALL (6.13+) the released pages are guard
+ * pages, so breaking the rule crashes (SIGSEGV) rather than corrupting.
+ *
+ * Cost: a sleep of a compact task adds two madvise calls (one on older
+ * kernels), a copy of the used stack bytes each way, and the page fault of
+ * touching the stack again on wake-up: a few microseconds.  Tasks that never
+ * sleep pay next to nothing (a flag test when they return to the loop). */
+
+/* Make tasks spawned on `loop` from now on compact (on = true) or not (the
+ * default); loom_task_options.compact overrides it per task.  Returns 0,
+ * LOOM_EINVAL (loop NULL), LOOM_ENOMEM. */
+int loom_task_set_default_compact(loom_loop *loop, bool on);
+
+/* True while `task` sleeps with its stack copied out (false for a non-task). */
+bool loom_task_is_compacted(const loom_future *task);
+
+/* Counters of a loop's compact mode (see loom_task_compact_stats). */
+typedef struct loom_compact_stats {
+  size_t compacted;        /* tasks whose stack is copied out now */
+  size_t saved_bytes;      /* stack bytes held in their heap buffers now */
+  unsigned long long compactions; /* stacks copied out since the loop began */
+  unsigned long long restores;    /* stacks copied back */
+  unsigned long long skipped;     /* compact sleeps kept resident (no memory,
+                                   * or madvise failed) */
+} loom_compact_stats;
+
+/* Fill *out with the counters of `loop` (all zero if it never ran a task).
+ * Returns 0, or LOOM_EINVAL (loop or out NULL). */
+int loom_task_compact_stats(loom_loop *loop, loom_compact_stats *out);
 
 /* ---- the current task ------------------------------------------------------ */
 

@@ -93,7 +93,11 @@ typedef struct loom__stack loom__stack;
 struct loom__stack {
   char *lo;                 /* lowest usable byte; the guard is just below */
   size_t size;              /* usable bytes: [lo, lo + size) */
-  loom__stack *next;        /* free-list link while cached */
+  union {
+    loom__stack *next;      /* free-list link while cached */
+    void *taker_data;       /* free for whoever took it, while taken (the
+                               task layer's compact record: task/compact.c) */
+  };
   struct loom__stack_class *cls; /* the size class it belongs to */
   bool hot;                 /* cached with its pages still resident */
 };

@@ -44,10 +44,13 @@ loom__coro *loom__task_sched(void) {
   return &sched_ctx;
 }
 
-void loom__task_suspend(loom__task *t) {
+/* to_loop: no hand-off (a compact sleeper goes back to the loop, whose step
+ * copies its stack out once it is off it: compact.c).  A constant at every
+ * call, so normal suspensions pay nothing for it. */
+static inline __attribute__((always_inline)) void suspend(loom__task *t, bool to_loop) {
   loom__task_loop *tl = loom__task_tl(t);
   loom__coro *c = loom__task_coro(t);
-  loom__callback *cb = loom__loop_take_next(tl->loop, loom__task_step);
+  loom__callback *cb = to_loop ? NULL : loom__loop_take_next(tl->loop, loom__task_step);
   if (!cb) {
     loom__coro_switch(c, c->exit_to);
     return;
@@ -59,11 +62,15 @@ void loom__task_suspend(loom__task *t) {
    * than the one n last ran on. */
   loom__task *n = LOOM__CONTAINER_OF(cb, loom__task, step);
   if (n == t) return; /* a yield with nothing else ready: go on */
+  /* n is not compacted: a compacted task's step is not loom__task_step
+   * until its stack is back (compact.c), so take_next never returns it. */
   loom__coro *nc = loom__task_coro(n);
   nc->exit_to = c->exit_to;
   loom__task_enter(tl, n);
   loom__coro_switch(c, nc);
 }
+
+void loom__task_suspend(loom__task *t) { suspend(t, false); }
 
 void loom__task_post(loom__task *t) {
   /* A task abandoned at loop close (task_loop.c) has no loop any more, but
@@ -86,7 +93,8 @@ void loom__task_timer_fired(loom__timer *tm) {
   if (fr->park_w) loom__waiter_fire(fr->park_w, LOOM_ETIMEDOUT);
 }
 
-static void task_park(loom__waiter *w, int64_t deadline) {
+static inline __attribute__((always_inline)) void park(loom__waiter *w, int64_t deadline,
+                                                      bool to_loop) {
   loom__task *t = w->owner;
   loom__task_frame *fr = loom__task_frame_of(t);
   loom_loop *loop = loom__task_tl(t)->loop;
@@ -105,7 +113,7 @@ static void task_park(loom__waiter *w, int64_t deadline) {
   fr->park_deadline = deadline;
   fr->awaiting = loom__await_hint;
   fr->park_w = w;
-  loom__task_suspend(t); /* until the step the firer of w posted runs */
+  suspend(t, to_loop); /* until the step the firer of w posted runs */
   /* Only a fire posts our step, so w is READY here - unless some primitive
    * fired a task waiter it then did not park on (see the top): its stray
    * post resumed us.  Say so loudly: such a post can also queue the step
@@ -117,6 +125,8 @@ static void task_park(loom__waiter *w, int64_t deadline) {
   fr->awaiting = NULL;
   if (armed) loom__timer_stop(loop, &fr->timer);
 }
+
+static void task_park(loom__waiter *w, int64_t deadline) { park(w, deadline, false); }
 
 /* ---- sleep and yield ----------------------------------------------------------- */
 
@@ -153,7 +163,14 @@ int loom_sleep(double seconds) {
   loom__waiter_init(&w);
   loom__task_frame *fr = loom__task_frame_of(t);
   fr->sleeping = true;
-  int reason = loom__waiter_park(&w, loom_deadline(seconds));
+  int64_t deadline = loom_deadline(seconds);
+  int reason;
+  if (LOOM__UNLIKELY(t->compact)) { /* w's ops are task_park's: park as it does */
+    park(&w, deadline, true);
+    reason = w.reason;
+  } else {
+    reason = loom__waiter_park(&w, deadline);
+  }
   fr->sleeping = false;
   return reason == LOOM_ETIMEDOUT ? 0 : reason;
 }

@@ -69,6 +69,8 @@ int loom_task_spawn_ex(loom_loop *loop, loom_fn fn, void *arg,
   t->msg = NULL;
   t->cancel_requests = 0;
   t->started = t->finished = t->cancel_pending = false;
+  t->compact = opts && opts->compact ? opts->compact > 0 : tl->compact_default;
+  t->compacted = false;
   loom__live_inc(LOOM_LIVE_TASKS);
   loom__task_link(tl, t); /* the loop's reference is the initial one */
   if (out) *out = loom_future_retain(&t->fut);
@@ -101,6 +103,7 @@ int loom_task_set_name(loom_future *f, const char *name) {
   if (!t || !name) return LOOM_EINVAL;
   char *n = loom__strdup(name);
   if (!n) return LOOM_ENOMEM;
+  loom__compact_restore(t); /* its coro (which names it) is in the frame */
   char *old = atomic_exchange(&t->name, n);
   loom__coro *c = loom__task_coro(t);
   if (c && c->name == old) c->name = n;
@@ -226,6 +229,8 @@ static void first_step(loom__callback *cb) {
 void loom__task_step(loom__callback *cb) {
   loom__task *t = LOOM__CONTAINER_OF(cb, loom__task, step);
   loom__task_loop *tl = loom__task_tl(t);
+  /* Never compacted here: a compacted task's step is compact.c's until
+   * its stack is back. */
   loom__coro *sched = loom__task_sched();
   loom__coro *c = loom__task_coro(t);
   c->exit_to = sched;
@@ -238,7 +243,10 @@ void loom__task_step(loom__callback *cb) {
   c = loom__task_coro(t);
   loom__park_ctx_set(NULL, NULL);
   tl->running = NULL;
-  if (!c->done) return; /* suspended: someone posts the step again */
+  if (!c->done) { /* suspended: someone posts the step again */
+    if (LOOM__UNLIKELY(t->compact)) loom__compact_park(t); /* if asleep: compact.c */
+    return;
+  }
   int rc = LOOM__CONTAINER_OF(c, loom__task_frame, coro)->rc;
   loom__coro_fini(c);
   loom__stack_put(tl->pool, t->stack);
@@ -266,6 +274,7 @@ bool loom_task_cancel(loom_future *f, const char *msg) {
   /* Suspended on a waiter: wake it now with the cancellation.  If the waiter
    * was already fired, the task is about to resume with its event; the
    * request is then delivered at its next suspension point. */
+  if (LOOM__UNLIKELY(t->compacted)) loom__compact_restore(t); /* the waiter is in its frame */
   loom__waiter *w = loom__task_park_w(t);
   if (w && loom__waiter_fire(w, LOOM_ECANCELLED))
     return true;

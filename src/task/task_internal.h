@@ -48,6 +48,9 @@ struct loom__task {
                                  failure message, kept for the report */
   bool started, finished;
   bool cancel_pending;        /* deliver LOOM_ECANCELLED at the next suspension */
+  bool compact;               /* copy its stack out while it sleeps (compact.c) */
+  bool compacted;             /* its stack is copied out right now: the frame
+                                 below is gone until loom__compact_restore */
   loom__task *prev, *next;    /* the loop's list of unfinished tasks */
 };
 
@@ -80,7 +83,8 @@ static inline loom__task_frame *loom__frame_at(const loom__stack *s) {
   return (loom__task_frame *)(((uintptr_t)s->lo + s->size - sizeof(loom__task_frame)) &
                               ~(uintptr_t)63);
 }
-/* The task's frame, or NULL when it has no stack (not started, finished). */
+/* The task's frame, or NULL when it has no stack (not started, finished).
+ * Not while it is compacted (t->compacted): restore it first (compact.c). */
 static inline loom__task_frame *loom__task_frame_of(const loom__task *t) {
   return t->stack ? loom__frame_at(t->stack) : NULL;
 }
@@ -105,6 +109,8 @@ struct loom__task_loop {
   unsigned long stepped_id;   /* its id, if it finished unnamed */
   bool stepped_done;
   bool closing;
+  bool compact_default;       /* new tasks are compact (compact.c) */
+  loom_compact_stats cx_stats;
 };
 
 extern const loom__future_ops loom__task_future_ops;
@@ -135,6 +141,18 @@ void loom__task_unlink(loom__task_loop *tl, loom__task *t);
 /* task.c */
 const char *loom__task_name(loom__task *t);
 void loom__task_step(loom__callback *cb);
+
+/* compact.c (everything on the loop thread, with t suspended).  Copy a
+ * sleeping compact task's stack out right after it suspended to the loop
+ * (does nothing unless it may), and back before anything switches to it or
+ * reads its frame (steps, hand-offs, cancel, dumps, renames). */
+void loom__compact_park(loom__task *t);
+void loom__compact_restore(loom__task *t);
+/* Drop the saved stack of a compacted task that will never run again
+ * (abandoned at loop close). */
+void loom__compact_free(loom__task *t);
+/* The stand-in of the sleep's waiter while t is compacted (read-only use). */
+loom__waiter *loom__compact_waiter(const loom__task *t);
 
 /* park.c */
 void loom__task_timer_fired(loom__timer *tm);

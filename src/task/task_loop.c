@@ -99,6 +99,7 @@ static void abandon(loom__task_loop *tl) {
     loom__report("task '%s' did not finish after its loop was closed and "
                  "cancelled it; abandoned with its stack", loom__task_name(t));
     loom__task_unlink(tl, t);
+    loom__compact_free(t); /* asleep compacted: its timer and record go */
     t->finished = true;
     t->stack = NULL;
     /* Atomic: a firer on another thread may be reading it (task_post). */
@@ -133,6 +134,7 @@ static void report_stack(loom__task *t) {
   size_t len = 0;
   FILE *f = open_memstream(&buf, &len);
   if (!f) return;
+  loom__compact_restore(t); /* a compact task's frames are on the heap */
   int n = loom__coro_backtrace(loom__task_coro(t), f, 32);
   fclose(f);
   if (n > 0 && buf) {
@@ -177,12 +179,13 @@ static const char *state_of(const loom__task *t) {
   if (!t->started) return "scheduled (not started)";
   if (loom__task_tl(t) && loom__task_tl(t)->running == t) return "running";
   /* Fired but not resumed yet: its step is queued. */
-  loom__waiter *w = loom__task_park_w(t);
+  loom__waiter *w = t->compacted ? loom__compact_waiter(t) : loom__task_park_w(t);
   if (w && !loom__waiter_ready(w)) return "suspended";
   return "scheduled";
 }
 
-static void print_awaits(const loom__task *t, FILE *out) {
+static void print_awaits(loom__task *t, FILE *out) {
+  loom__compact_restore(t); /* the wait's details are in its frame */
   loom__task_frame *fr = loom__task_frame_of(t);
   if (!fr || !fr->park_w || loom__waiter_ready(fr->park_w)) return;
   double left = fr->park_deadline == INT64_MAX
@@ -230,6 +233,7 @@ int loom_task_print_stack(const loom_future *f, FILE *out) {
   if (!t || !out) return LOOM_EINVAL;
   loom__task_loop *tl = loom__task_tl(t);
   if (!t->started || t->finished || !t->stack || (tl && tl->running == t)) return 0;
+  loom__compact_restore(t); /* its frames come back, resident till it sleeps again */
   return loom__coro_backtrace(loom__task_coro(t), out, 64);
 }
 
