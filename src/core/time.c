@@ -25,7 +25,7 @@ int64_t loom_deadline(double timeout) {
   int64_t now = loom_now_ns();
   double ns = timeout * 1e9;
   if (ns >= (double)(INT64_MAX - now)) return INT64_MAX;
-  return now + (int64_t)ns;
+  return now + (int64_t)(ns + 0.5); /* nearest ns: 0.3 s is 299999999.99999994 ns */
 }
 
 int loom__cpu_count(void) {

@@ -247,11 +247,15 @@ static int schedule_at(loom_loop *loop, int64_t when, loom_callback_fn fn, void 
   return 0;
 }
 
-/* Seconds to ns, saturating; NaN and negatives give 0. */
+/* Seconds to ns, saturating; NaN and negatives give 0.  Rounded to the
+ * nearest ns, not truncated: a loop time read as a double and handed back
+ * (loom_loop_time() + 1.0, as timeout scopes do) is an integer number of ns
+ * give or take a rounding error, and truncation turned the error into a
+ * timer 1 ns early (taskgroup.inside_timeout_scope saw 0.999999999 s). */
 static int64_t secs_to_ns(double s) {
   if (!(s > 0)) return 0;
   if (s >= 9.2e9) return INT64_MAX;
-  return (int64_t)(s * 1e9);
+  return (int64_t)(s * 1e9 + 0.5);
 }
 
 int loom_call_later(loom_loop *loop, double delay, loom_callback_fn fn, void *arg,
