@@ -91,25 +91,15 @@ void loom__coro_init(loom__coro *c, loom__stack *s, loom__coro_fn fn, void *arg)
 #endif
 }
 
-static uintptr_t saved_sp(const loom__coro *c) {
-#if defined(__x86_64__)
-  return (uintptr_t)c->regs.rsp;
-#else
-  return (uintptr_t)c->regs.sp;
-#endif
-}
-
 void loom__coro_fini(loom__coro *c) {
 #if defined(LOOM_ASAN)
   /* Frames that never returned (a coroutine abandoned while suspended) left
    * their redzones poisoned; the next user of this stack must not see them.
    * Only [saved sp - red zone, top) can hold frames. */
   uintptr_t lo = (uintptr_t)c->stack_lo, hi = lo + c->stack_size;
-  uintptr_t sp = saved_sp(c);
+  uintptr_t sp = loom__coro_saved_sp(c);
   uintptr_t from = sp > lo + 256 ? sp - 256 : lo;
   if (sp >= lo && sp <= hi) __asan_unpoison_memory_region((void *)from, hi - from);
-#else
-  (void)saved_sp;
 #endif
 #if defined(LOOM_TSAN)
   if (c->tsan_owned && c->tsan_fiber) __tsan_destroy_fiber(c->tsan_fiber);
@@ -181,7 +171,7 @@ static int walk(FILE *out, int i, uintptr_t fp, uintptr_t lo, uintptr_t hi, int 
 int loom__coro_backtrace(const loom__coro *c, FILE *out, int max_frames) {
   if (c->is_thread || !c->stack_lo || max_frames <= 0) return 0;
   uintptr_t lo = (uintptr_t)c->stack_lo, hi = lo + c->stack_size;
-  uintptr_t sp = saved_sp(c);
+  uintptr_t sp = loom__coro_saved_sp(c);
   if (sp < lo || sp >= hi) return 0;
 #if defined(__x86_64__)
   uintptr_t pc = *(const uintptr_t *)sp, fp = (uintptr_t)c->regs.rbp;

@@ -225,4 +225,14 @@ int loom__coro_backtrace(const loom__coro *c, FILE *out, int max_frames);
 /* Same for the calling context (for the loop's stall report). */
 int loom__coro_backtrace_here(FILE *out, int max_frames);
 
+/* The stack pointer a suspended coroutine saved (the lowest byte of its
+ * stack in use). */
+static inline uintptr_t loom__coro_saved_sp(const loom__coro *c) {
+#if defined(__x86_64__)
+  return (uintptr_t)c->regs.rsp;
+#else
+  return (uintptr_t)c->regs.sp;
+#endif
+}
+
 #endif /* LOOM_CORO_CORO_H */

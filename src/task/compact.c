@@ -88,14 +88,6 @@ __attribute__((no_sanitize_address, noinline)) static void raw_copy(void *dst, c
 static void raw_copy(void *dst, const void *src, size_t n) { memcpy(dst, src, n); }
 #endif
 
-static uintptr_t saved_sp(const loom__coro *c) {
-#if defined(__x86_64__)
-  return (uintptr_t)c->regs.rsp;
-#else
-  return (uintptr_t)c->regs.sp;
-#endif
-}
-
 static uintptr_t stack_top(const loom__task *t) {
   return (uintptr_t)t->stack->lo + t->stack->size;
 }
@@ -121,7 +113,7 @@ static bool may_compact(const loom__task *t) {
   if (!t->compact || t->compacted || !t->stack || t->finished) return false;
   loom__task_frame *fr = loom__task_frame_of(t);
   if (!fr->sleeping || !fr->park_w || loom__waiter_ready(fr->park_w)) return false;
-  uintptr_t sp = saved_sp(&fr->coro), top = stack_top(t), w = (uintptr_t)fr->park_w;
+  uintptr_t sp = loom__coro_saved_sp(&fr->coro), top = stack_top(t), w = (uintptr_t)fr->park_w;
   return sp > (uintptr_t)t->stack->lo && sp < (uintptr_t)fr && w >= sp &&
          w + sizeof *fr->park_w <= top;
 }
@@ -170,7 +162,7 @@ void loom__compact_park(loom__task *t) {
   if (!may_compact(t)) return;
   loom__task_loop *tl = loom__task_tl(t);
   loom__task_frame *fr = loom__task_frame_of(t);
-  uintptr_t sp = saved_sp(&fr->coro), top = stack_top(t);
+  uintptr_t sp = loom__coro_saved_sp(&fr->coro), top = stack_top(t);
   size_t len = top - sp;
   loom__compact *cx = loom__malloc(sizeof *cx + len);
   if (!cx) {
