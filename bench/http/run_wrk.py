@@ -97,13 +97,13 @@ def main():
     port = free_port()
     server = [s.replace("{port}", str(port)).replace("{root}", root) for s in server]
     url = f"http://127.0.0.1:{port}/flag.gif"
-    proc = subprocess.Popen(pinned(server, 0), stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(pinned(server, "0"), stdout=subprocess.DEVNULL)
     try:
         if not wait_serving(url, proc, 15):
             print(f"run_wrk: server {server[0]} did not serve {url}", file=sys.stderr)
             return 1
         cpu0 = tree_cpu_s(proc.pid)
-        cmd = pinned(["wrk", "-t1", f"-c{a.conns}", f"-d{a.n}s", url], 1)
+        cmd = pinned(["wrk", "-t1", f"-c{a.conns}", f"-d{a.n}s", url], "1")
         try:
             w = subprocess.run(cmd, capture_output=True, text=True, timeout=a.n + 30)
         except subprocess.TimeoutExpired:
