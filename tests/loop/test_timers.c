@@ -60,7 +60,8 @@ LOOM_TEST(timers, equal_deadlines_keep_start_order_across_kinds) {
     case 1: LT_RC(loom_call_at(loop, when, note, &tags[i], &hs[i]), 0); break;
     default:
       loom__timer_init(&tags[i].timer, note_timer);
-      LT_RC(loom__timer_start(loop, &tags[i].timer, (int64_t)(when * 1e9)), 0);
+      /* ns rounded to the nearest, as loom_call_at converts it */
+      LT_RC(loom__timer_start(loop, &tags[i].timer, (int64_t)(when * 1e9 + 0.5)), 0);
     }
   }
   LT_RC(loom_call_at(loop, when + 0.1, stop_cb, loop, NULL), 0);
@@ -78,7 +79,7 @@ LOOM_TEST(timers, rearm_moves_behind_equal_inline_slots) {
   log_t log = {0};
   tag a = {.log = &log, .id = 0}, b = {.log = &log, .id = 1}, c = {.log = &log, .id = 2};
   double w = loom_loop_time(loop) + 0.001;
-  int64_t when = (int64_t)(w * 1e9); /* as loom_call_at converts it */
+  int64_t when = (int64_t)(w * 1e9 + 0.5); /* as loom_call_at converts it */
   loom__timer_init(&a.timer, note_timer);
   LT_RC(loom__timer_start(loop, &a.timer, when), 0);
   LT_RC(loom_call_at(loop, w, note, &b, NULL), 0);
@@ -128,7 +129,7 @@ LOOM_TEST(timers, cancel_handles_among_inline_slots) {
     tags[i] = (mtag){&m, 0, false};
     double d = (rand_r(&seed) % 100000) / 1e5;
     LT_RC(loom_call_later(loop, d, mixed_fire, &tags[i], i % 4 == 0 ? &hs[i] : NULL), 0);
-    tags[i].due = loom__loop_now(loop) + (int64_t)(d * 1e9); /* the clock stands still */
+    tags[i].due = loom__loop_now(loop) + (int64_t)(d * 1e9 + 0.5); /* the clock stands still */
   }
   int cancelled = 0;
   for (int i = 0; i < N; i += 4)
