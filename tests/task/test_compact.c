@@ -407,13 +407,7 @@ LOOM_TEST(compact, stale_pointer_into_compacted_stack_faults) {
   }
   close(fds[1]);
   char err[8192];
-  size_t n = 0;
-  ssize_t r;
-  while (n + 1 < sizeof err && (r = read(fds[0], err + n, sizeof err - 1 - n)) > 0) n += (size_t)r;
-  err[n] = 0;
-  close(fds[0]);
-  int st;
-  assert_int_equal(waitpid(pid, &st, 0), pid);
+  int st = ts_child_status(pid, fds[0], err, sizeof err);
   if (guards)
     LT_CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV,
              "status 0x%x: %s", st, err);

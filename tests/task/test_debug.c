@@ -183,13 +183,7 @@ LOOM_TEST(debug, overflow_in_task_names_it) {
   }
   close(fds[1]);
   char err[8192];
-  size_t n = 0;
-  ssize_t r;
-  while (n + 1 < sizeof err && (r = read(fds[0], err + n, sizeof err - 1 - n)) > 0) n += (size_t)r;
-  err[n] = 0;
-  close(fds[0]);
-  int st;
-  assert_int_equal(waitpid(pid, &st, 0), pid);
+  int st = ts_child_status(pid, fds[0], err, sizeof err);
   LT_CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "status 0x%x: %s", st, err);
   LT_CHECK(strstr(err, "loom: stack overflow in task 'bottomless' (stack size 131072)"),
            "stderr: %s", err);
