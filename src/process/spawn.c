@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "proc_internal.h"
+#include "../core/spawnattr.h"
 
 extern char **environ;
 
@@ -41,15 +42,9 @@ static char **child_env(const char *spec) {
 static int spawn_exec(const char *spec, const int *keep, int n_keep, pid_t *pid) {
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t at;
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
   posix_spawn_file_actions_init(&fa);
-  posix_spawnattr_init(&at);
+  loom__spawnattr_init_clean(&at);
   for (int i = 0; i < n_keep; i++) posix_spawn_file_actions_adddup2(&fa, keep[i], keep[i]);
-  posix_spawnattr_setsigmask(&at, &none);
-  posix_spawnattr_setsigdefault(&at, &all);
-  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   char *argv[] = {"loom-worker", NULL};
   char **env = child_env(spec);
   int rc;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
+#include "core/spawnattr.h"
 #include "loom/future.h"
 #include "loom/subprocess.h"
 #include "loom/task.h"
@@ -83,16 +84,8 @@ static int spawn(loom_subprocess *p, char *const argv[], const loom_subprocess_o
   extern char **environ;
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t at;
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
   posix_spawn_file_actions_init(&fa);
-  posix_spawnattr_init(&at);
-  /* The child starts with no blocked signals and default dispositions, as a
-   * freshly exec'd program expects, whatever the loop installed. */
-  posix_spawnattr_setsigmask(&at, &none);
-  posix_spawnattr_setsigdefault(&at, &all);
-  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  loom__spawnattr_init_clean(&at);
   loom_subprocess_io how[3] = {o->stdin_io, o->stdout_io, o->stderr_io};
   int child[3] = {-1, -1, -1}, rc = 0;
   for (int i = 0; i < 3 && rc == 0; i++) rc = plan_io(&fa, i, how[i], &parent[i], &child[i]);
