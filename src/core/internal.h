@@ -84,6 +84,12 @@ void loom__report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * keep the real clock, so their futex waits stay right. */
 extern _Thread_local const int64_t *loom__task_clock;
 
+/* loom_deadline with the no-limit case (negative or NaN) inline: a task
+ * blocking on a queue or a future converts LOOM_FOREVER on every wait. */
+static inline int64_t loom__deadline(double timeout) {
+  return !(timeout >= 0) ? INT64_MAX : loom_deadline(timeout);
+}
+
 /* ---- small utilities ---------------------------------------------------- */
 
 /* Number of online CPUs, at least 1. */

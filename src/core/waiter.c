@@ -5,19 +5,12 @@
 #include "internal.h"
 #include "lock.h"
 
-_Thread_local const loom__park_ops *loom__park_ctx_ops;
-_Thread_local void *loom__park_ctx_owner;
+_Thread_local const loom__park_ops *loom__park_ctx_ops LOOM__TLS_IE;
+_Thread_local void *loom__park_ctx_owner LOOM__TLS_IE;
 
 static void thread_park(loom__waiter *w, int64_t deadline);
 static void thread_unpark(loom__waiter *w);
-static const loom__park_ops thread_ops = {thread_park, thread_unpark};
-
-void loom__waiter_init(loom__waiter *w) {
-  atomic_store_explicit(&w->state, LOOM__W_WAITING, memory_order_relaxed);
-  w->reason = 0;
-  w->ops = loom__park_ctx_ops ? loom__park_ctx_ops : &thread_ops;
-  w->owner = loom__park_ctx_owner;
-}
+const loom__park_ops loom__thread_park_ops = {thread_park, thread_unpark, NULL};
 
 bool loom__waiter_claim(loom__waiter *w, int reason) {
   uint32_t expect = LOOM__W_WAITING;
@@ -34,23 +27,24 @@ bool loom__waiter_fire(loom__waiter *w, int reason) {
   /* Snapshot what resuming needs before claiming: once READY, the waiter
    * may return from park (it can be fired before it even parks) and its
    * stack frame, holding w, may be gone. */
-  loom__waiter snap = {.ops = w->ops, .owner = w->owner, .reason = reason};
+  const loom__park_ops *ops = w->ops;
+  void *owner = w->owner;
   if (!loom__waiter_claim(w, reason)) return false;
-  if (snap.ops == &thread_ops) {
+  if (ops->wake) {
+    ops->wake(owner);
+    return true;
+  }
+  if (ops == &loom__thread_park_ops) {
     /* Waking a futex word nobody waits on any more is harmless, and a reused
      * address only sees a spurious wake-up, which every futex user in loom
      * tolerates. */
     loom__futex_wake(&w->state, 1);
     return true;
   }
+  loom__waiter snap = {.ops = ops, .owner = owner, .reason = reason};
   atomic_init(&snap.state, LOOM__W_READY);
-  snap.ops->unpark(&snap);
+  ops->unpark(&snap);
   return true;
-}
-
-int loom__waiter_park(loom__waiter *w, int64_t deadline) {
-  w->ops->park(w, deadline);
-  return w->reason;
 }
 
 static void thread_park(loom__waiter *w, int64_t deadline) {

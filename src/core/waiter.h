@@ -39,6 +39,10 @@ typedef struct loom__park_ops {
    * act on `owner` only (e.g. schedule that task), never compare or touch
    * the waiter's address. */
   void (*unpark)(loom__waiter *w);
+  /* Optional, instead of unpark when set: resume the context `owner` - for
+   * ops whose unpark needs nothing but the owner (tasks: it saves building
+   * the snapshot on every wake-up). */
+  void (*wake)(void *owner);
 } loom__park_ops;
 
 enum { LOOM__W_WAITING = 0, LOOM__W_CLAIMED = 1, LOOM__W_READY = 2 };
@@ -50,21 +54,37 @@ struct loom__waiter {
   void *owner;                 /* the task, for task waiters; NULL for threads */
 };
 
-/* The parking context of this thread: NULL ops means "plain thread". */
-extern _Thread_local const loom__park_ops *loom__park_ctx_ops;
-extern _Thread_local void *loom__park_ctx_owner;
+/* The parking context of this thread: NULL ops means "plain thread".
+ * Initial-exec: read on every wait, and the shared library would otherwise
+ * ask __tls_get_addr each time (libloom.so is linked, not dlopen'ed). */
+#define LOOM__TLS_IE __attribute__((tls_model("initial-exec")))
+extern _Thread_local const loom__park_ops *loom__park_ctx_ops LOOM__TLS_IE;
+extern _Thread_local void *loom__park_ctx_owner LOOM__TLS_IE;
 static inline void loom__park_ctx_set(const loom__park_ops *ops, void *owner) {
   loom__park_ctx_ops = ops;
   loom__park_ctx_owner = owner;
 }
 
-/* Bind w to the calling context (thread or current task), state WAITING. */
-void loom__waiter_init(loom__waiter *w);
+/* How plain threads park (waiter.c). */
+extern const loom__park_ops loom__thread_park_ops;
+
+/* Bind w to the calling context (thread or current task), state WAITING.
+ * Inline, like park: a task ping-pong does one of each per hop. */
+static inline void loom__waiter_init(loom__waiter *w) {
+  const loom__park_ops *ops = loom__park_ctx_ops;
+  atomic_store_explicit(&w->state, LOOM__W_WAITING, memory_order_relaxed);
+  w->reason = 0;
+  w->ops = ops ? ops : &loom__thread_park_ops;
+  w->owner = loom__park_ctx_owner;
+}
 
 /* Block until fired or `deadline` (absolute monotonic ns; INT64_MAX never).
  * Returns the reason: whatever the firing party passed (0 for "your event
  * happened"), LOOM_ETIMEDOUT, or LOOM_ECANCELLED for a cancelled task. */
-int loom__waiter_park(loom__waiter *w, int64_t deadline);
+static inline int loom__waiter_park(loom__waiter *w, int64_t deadline) {
+  w->ops->park(w, deadline);
+  return w->reason;
+}
 
 /* Claim w with `reason` without resuming it (for the parked context itself,
  * e.g. its own timeout).  Returns true if this call won. */

@@ -412,13 +412,13 @@ int loom__future_wait_deadline(loom_future *f, int64_t deadline) {
 
 int loom_future_wait(loom_future *f, double timeout) {
   if (!f) return LOOM_EINVAL;
-  return loom__future_wait_deadline(f, loom_deadline(timeout));
+  return loom__future_wait_deadline(f, loom__deadline(timeout));
 }
 
 int loom_future_result_bytes(loom_future *f, double timeout, const void **data, size_t *len) {
   if (!f) return LOOM_EINVAL;
   /* Done already (the common case when collecting results): no clock read. */
-  int rc = loom_future_done(f) ? 0 : loom__future_wait_deadline(f, loom_deadline(timeout));
+  int rc = loom_future_done(f) ? 0 : loom__future_wait_deadline(f, loom__deadline(timeout));
   if (rc < 0) return rc;
   atomic_store_explicit(&f->retrieved, true, memory_order_relaxed);
   if (f->err) return f->err;
@@ -448,7 +448,7 @@ int loom_future_take_result(loom_future *f, void **value, loom_destructor *dtor)
 int loom_future_error(loom_future *f, double timeout, const char **msg) {
   if (!f) return LOOM_EINVAL;
   /* Done already (the common case when collecting results): no clock read. */
-  int rc = loom_future_done(f) ? 0 : loom__future_wait_deadline(f, loom_deadline(timeout));
+  int rc = loom_future_done(f) ? 0 : loom__future_wait_deadline(f, loom__deadline(timeout));
   if (rc < 0) return rc;
   atomic_store_explicit(&f->retrieved, true, memory_order_relaxed);
   if (msg) *msg = f->msg ? f->msg : (f->err ? loom_strerror(f->err) : NULL);

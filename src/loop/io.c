@@ -77,7 +77,7 @@ int loom_loop_remove_reader(loom_loop *loop, int fd) { return io_remove(loop, fd
 int loom_loop_remove_writer(loom_loop *loop, int fd) { return io_remove(loop, fd, true); }
 
 static void io_call(loom_loop *loop, loom_callback_fn fn, void *arg) {
-  if (LOOM__UNLIKELY(loop->slow_ns)) {
+  if (LOOM__UNLIKELY(loop->hot.slow_ns)) {
     int64_t t0 = loom_now_ns();
     fn(arg);
     loom__loop_check_slow(loop, t0, "an fd callback");

@@ -78,9 +78,9 @@ static bool runs_at_close(loom__callback_fn fn) {
  * order (ahead of whatever the bookkeeping posts).  True if any ran. */
 static bool run_bookkeeping_once(loom_loop *loop) {
   loom__loop_inbox_drain(loop);
-  loom__callback *cb = loop->ready.head;
+  loom__callback *cb = loop->hot.ready.head;
   loom__cbq keep = {NULL, NULL};
-  loop->ready.head = loop->ready.tail = NULL;
+  loop->hot.ready.head = loop->hot.ready.tail = NULL;
   bool any = false;
   while (cb) {
     loom__callback *next = cb->next;
@@ -96,9 +96,9 @@ static bool run_bookkeeping_once(loom_loop *loop) {
     cb = next;
   }
   if (keep.head) { /* the kept ones go back in front */
-    keep.tail->next = loop->ready.head;
-    if (!loop->ready.head) loop->ready.tail = keep.tail;
-    loop->ready.head = keep.head;
+    keep.tail->next = loop->hot.ready.head;
+    if (!loop->hot.ready.head) loop->hot.ready.tail = keep.tail;
+    loop->hot.ready.head = keep.head;
   }
   return any;
 }
@@ -124,8 +124,8 @@ static void drop_queue(loom__callback *cb) {
 static void drop_pending(loom_loop *loop) {
   loom__callback *in = atomic_exchange(&loop->inbox, &loom__inbox_closed);
   if (in != &loom__inbox_closed) drop_queue(in);
-  loom__callback *ready = loop->ready.head;
-  loop->ready.head = loop->ready.tail = NULL;
+  loom__callback *ready = loop->hot.ready.head;
+  loop->hot.ready.head = loop->hot.ready.tail = NULL;
   drop_queue(ready);
   while (loop->heap_len) {
     loom__heap_ent *e = &loop->heap[--loop->heap_len];

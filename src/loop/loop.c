@@ -34,7 +34,7 @@
 #include "../futures/future_internal.h"
 #include "loop_impl.h"
 
-_Thread_local loom_loop *loom__tls_loop;
+_Thread_local loom_loop *loom__tls_loop __attribute__((tls_model("initial-exec")));
 
 loom__callback loom__inbox_closed;
 
@@ -99,14 +99,15 @@ void loom__loop_wake(loom_loop *loop) {
   (void)rc;
 }
 
-void loom__loop_post(loom_loop *loop, loom__callback *cb) {
-  cb->next = NULL;
-  if (loop->ready.tail) loop->ready.tail->next = cb;
-  else loop->ready.head = cb;
-  loop->ready.tail = cb;
+/* Something needs the loop's next iteration soon: stop hand-offs (any
+ * thread; see loop_impl.h). */
+static inline void attn_raise(loom_loop *loop) {
+  atomic_store_explicit(&loop->hot.attn, 1, memory_order_release);
 }
 
-/* Push on the inbox; false if the loop is closed. */
+/* Push on the inbox; false if the loop is closed.  The first post of a
+ * batch raises attn; later ones find it raised, or the inbox taken by an
+ * iteration that cleared attn before it drained. */
 static bool inbox_push(loom_loop *loop, loom__callback *cb) {
   loom__callback *old = atomic_load_explicit(&loop->inbox, memory_order_relaxed);
   do {
@@ -114,6 +115,7 @@ static bool inbox_push(loom_loop *loop, loom__callback *cb) {
     cb->next = old;
   } while (!atomic_compare_exchange_weak_explicit(&loop->inbox, &old, cb, memory_order_release,
                                                   memory_order_relaxed));
+  if (!old) attn_raise(loop);
   return true;
 }
 
@@ -164,7 +166,7 @@ static void wake_read(loom_loop *loop) {
 
 void loom__loop_check_slow(loom_loop *loop, int64_t start, const char *what) {
   int64_t took = loom_now_ns() - start;
-  if (took < loop->slow_ns) return;
+  if (took < loop->hot.slow_ns) return;
   const char *task = loop->hooks.running_name ? loop->hooks.running_name(loop, loop->hooks.ctx)
                                               : NULL;
   loop->slow_count++;
@@ -176,8 +178,9 @@ void loom__loop_check_slow(loom_loop *loop, int64_t start, const char *what) {
 
 int loom_loop_set_slow_callback_threshold(loom_loop *loop, double seconds) {
   if (!loop) return LOOM_EINVAL;
-  loop->slow_ns = seconds > 0 ? (int64_t)(seconds * 1e9) : 0;
-  if (seconds > 0 && loop->slow_ns == 0) loop->slow_ns = 1;
+  loop->hot.slow_ns = seconds > 0 ? (int64_t)(seconds * 1e9) : 0;
+  if (seconds > 0 && loop->hot.slow_ns == 0) loop->hot.slow_ns = 1;
+  attn_raise(loop); /* a hand-off in progress goes back to run_ready's timing */
   return 0;
 }
 
@@ -191,13 +194,13 @@ unsigned long loom_loop_slow_callback_count(const loom_loop *loop) {
  * inside it can hand the CPU straight to the next entry (loom__loop_take_next).
  * A nested run (loom__loop_run_once from a callback) keeps the outer rest. */
 static void run_ready(loom_loop *loop) {
-  loom__callback *outer = loop->batch;
-  loop->batch = loop->ready.head;
-  loop->ready.head = loop->ready.tail = NULL;
+  loom__callback *outer = loop->hot.batch;
+  loop->hot.batch = loop->hot.ready.head;
+  loop->hot.ready.head = loop->hot.ready.tail = NULL;
   loom__callback *cb;
-  while ((cb = loop->batch)) {
-    loop->batch = cb->next; /* before fn: cb may be freed by its own fn */
-    if (LOOM__UNLIKELY(loop->slow_ns)) {
+  while ((cb = loop->hot.batch)) {
+    loop->hot.batch = cb->next; /* before fn: cb may be freed by its own fn */
+    if (LOOM__UNLIKELY(loop->hot.slow_ns)) {
       int64_t t0 = loom_now_ns();
       cb->fn(cb);
       loom__loop_check_slow(loop, t0, "a callback");
@@ -205,11 +208,11 @@ static void run_ready(loom_loop *loop) {
       cb->fn(cb);
     }
   }
-  loop->batch = outer;
+  loop->hot.batch = outer;
 }
 
 static int64_t poll_timeout(loom_loop *loop, bool nowait) {
-  if (nowait || loop->ready.head || atomic_load_explicit(&loop->inbox, memory_order_relaxed) ||
+  if (nowait || loop->hot.ready.head || atomic_load_explicit(&loop->inbox, memory_order_relaxed) ||
       atomic_load_explicit(&loop->stop_req, memory_order_relaxed) ||
       atomic_load_explicit(&loop->ruc_done, memory_order_relaxed))
     return 0;
@@ -234,7 +237,7 @@ static int64_t coarse_now(void) {
 /* Callbacks are ready: may this iteration skip the backend?  Within a run of
  * skips the counter bounds iterations and the coarse clock bounds time. */
 static bool poll_skip(loom_loop *loop, bool nowait) {
-  if (nowait || (!loop->ready.head && !atomic_load_explicit(&loop->inbox, memory_order_relaxed)))
+  if (nowait || (!loop->hot.ready.head && !atomic_load_explicit(&loop->inbox, memory_order_relaxed)))
     return false;
   uint32_t n = loop->polls_skipped;
   if (n == 0) {
@@ -248,31 +251,58 @@ static bool poll_skip(loom_loop *loop, bool nowait) {
   return true;
 }
 
+/* CLOCK_MONOTONIC_COARSE's resolution (its tick): the coarse clock may lag
+ * the real one by that much. */
+static int64_t coarse_res(void) {
+  static _Atomic int64_t res;
+  int64_t r = atomic_load_explicit(&res, memory_order_relaxed);
+  if (LOOM__UNLIKELY(!r)) {
+    struct timespec ts;
+    r = clock_getres(CLOCK_MONOTONIC_COARSE, &ts) == 0
+            ? (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec
+            : (int64_t)10000000; /* no answer: assume a slow 100 Hz tick */
+    atomic_store_explicit(&res, r, memory_order_relaxed);
+  }
+  return r;
+}
+
 /* The end of a batch, where the next iteration would begin: may it be
  * skipped, the ready queue becoming the batch at once?  Only when that
- * iteration would do nothing else: the backend poll may be skipped (this
- * counts as a skipped iteration), no timer is armed, nothing arrived from
- * other threads, and nobody asked the loop to stop or return. */
-static bool boundary_skippable(loom_loop *loop) {
-  if (!loop->ready.head || loop->heap_len ||
-      atomic_load_explicit(&loop->inbox, memory_order_relaxed) ||
+ * iteration would do nothing else: the backend poll may be skipped (each
+ * hand-off counts as a skipped iteration, so I/O is not starved), no timer
+ * is due, nothing arrived from other threads, and nobody asked the loop to
+ * stop or return.  The full check grants credit for the hand-offs until the
+ * next look at the coarse clock (GAP_CHECK_EVERY skips); what may change
+ * meanwhile raises attn (other threads, stop, the stall detector) or drops
+ * the credit (a timer started).  With timers pending, every hand-off looks
+ * at the coarse clock: the earliest must not be due before the hand-off
+ * returns to the loop's course, so timers are at most one hop late, as
+ * they would be in an iteration, and a far timeout no longer disables the
+ * hand-off. */
+bool loom__loop_handoff_grant(loom_loop *loop) {
+  if (loop->hot.slow_ns || atomic_load_explicit(&loop->inbox, memory_order_relaxed) ||
       atomic_load_explicit(&loop->stop_req, memory_order_relaxed) ||
       atomic_load_explicit(&loop->ruc_done, memory_order_relaxed))
     return false;
-  return poll_skip(loop, false);
-}
-
-loom__callback *loom__loop_take_next(loom_loop *loop, loom__callback_fn fn) {
-  if (loop->slow_ns) return NULL; /* the stall detector times each entry */
-  if (!loop->batch) {
-    if (!boundary_skippable(loop)) return NULL;
-    loop->batch = loop->ready.head;
-    loop->ready.head = loop->ready.tail = NULL;
+  uint32_t n = loop->polls_skipped;
+  if (n >= POLL_EVERY) return false;
+  int64_t now = 0;
+  if (n == 0) {
+    loop->skip_since = now = coarse_now();
+  } else if ((n & (GAP_CHECK_EVERY - 1)) == 0 || loop->heap_len) {
+    now = coarse_now();
+    if (now - loop->skip_since >= POLL_MAX_GAP_NS) return false;
   }
-  loom__callback *cb = loop->batch;
-  if (cb->fn != fn) return NULL;
-  loop->batch = cb->next;
-  return cb;
+  uint32_t credit = GAP_CHECK_EVERY - (n & (GAP_CHECK_EVERY - 1));
+  if (loop->heap_len) {
+    /* The real clock is at most a coarse tick ahead of `now`. */
+    if (!loom__timers_quiet_until(loop, now + loop->clock_offset + coarse_res())) return false;
+    credit = 1;
+  }
+  /* Counted now: credit left unused only makes the next poll come earlier. */
+  loop->polls_skipped = n + credit;
+  loop->hot.handoff_credit = credit;
+  return true;
 }
 
 static int poll_events(loom_loop *loop, int64_t timeout, loom__poll_event *ev) {
@@ -299,6 +329,11 @@ static void dispatch(loom_loop *loop, loom__poll_event *ev, int n) {
 
 static void loop_iterate(loom_loop *loop, bool nowait) {
   loom__poll_event ev[EVENT_BATCH];
+  /* attn is cleared before anything it stands for is looked at (acquire:
+   * what was posted before it was raised is seen below). */
+  loop->hot.handoff_credit = 0;
+  if (atomic_load_explicit(&loop->hot.attn, memory_order_relaxed))
+    atomic_exchange_explicit(&loop->hot.attn, 0, memory_order_acquire);
   int n = poll_skip(loop, nowait) ? 0 : poll_events(loop, poll_timeout(loop, nowait), ev);
   if (loop->heap_len) clock_update(loop); /* loop->now only serves timers */
   if (!loop->virtual_clock) {
@@ -363,6 +398,7 @@ int loom__loop_run_once(loom_loop *loop, bool nowait) {
 static int ruc_node_fn(loom_future *f, void *arg) {
   loom_loop *loop = arg;
   atomic_store(&loop->ruc_done, true);
+  attn_raise(loop);
   if (loom__tls_loop != loop) loom__loop_wake(loop);
   return 0;
 }
@@ -386,6 +422,7 @@ int loom_loop_run_until_complete(loom_loop *loop, loom_future *f) {
 void loom_loop_stop(loom_loop *loop) {
   if (!loop) return;
   atomic_store(&loop->stop_req, true);
+  attn_raise(loop);
   if (loom__tls_loop != loop && !atomic_load(&loop->closed)) loom__loop_wake(loop);
 }
 

@@ -49,18 +49,12 @@ typedef struct loom__sig_watch {
   struct sigaction old; /* disposition to restore on removal */
 } loom__sig_watch;
 
-/* A FIFO of intrusive callbacks (loop thread only). */
-typedef struct loom__cbq {
-  loom__callback *head, *tail;
-} loom__cbq;
-
 struct loom_loop {
+  loom__loop_hot hot;           /* first: ready queue, batch (loop_internal.h) */
   loom__poll poll;              /* readiness backend */
   int wake_fd;                  /* eventfd: thread-safe posts, stop, signals */
   _Atomic bool wake_pending;    /* an eventfd write is outstanding (coalescing) */
   _Atomic(loom__callback *) inbox; /* thread-safe posts, LIFO; reversed on drain */
-  loom__cbq ready;              /* call_soon / loom__loop_post, FIFO */
-  loom__callback *batch;        /* rest of the batch run_ready is running */
 
   /* Timers: 4-ary min-heap on (deadline, seq), see timer.c. */
   loom__heap_ent *heap;         /* slot 0 = root; children of i at 4i+1..4i+4 */
@@ -95,8 +89,7 @@ struct loom_loop {
   uint32_t polls_skipped;
   int64_t skip_since;
 
-  /* Stall detector. */
-  int64_t slow_ns;              /* 0: off */
+  /* Stall detector (its threshold is hot.slow_ns). */
   unsigned long slow_count;
 
   /* Handle pool (handle.c). */
@@ -115,12 +108,16 @@ struct loom_loop {
 };
 
 /* The loop this thread drives (loop.c). */
-extern _Thread_local loom_loop *loom__tls_loop;
+extern _Thread_local loom_loop *loom__tls_loop __attribute__((tls_model("initial-exec")));
 
 /* ---- timer.c ---- */
 void loom__timers_fini(loom_loop *loop);
 /* Fire timers due at loop->now, created before this call (see timer.c). */
 void loom__timers_run(loom_loop *loop);
+/* True if an iteration that began at loop-clock time `until` (or earlier)
+ * would fire no timer (real clock; under the virtual clock, the loop's
+ * standing time decides). */
+bool loom__timers_quiet_until(const loom_loop *loop, int64_t until);
 /* Deadline of the earliest timer, or INT64_MAX. */
 static inline int64_t loom__timers_next(const loom_loop *loop) {
   return loop->heap_len ? loop->heap[0].deadline : INT64_MAX;

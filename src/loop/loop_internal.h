@@ -15,6 +15,7 @@
 #ifndef LOOM_LOOP_LOOP_INTERNAL_H
 #define LOOM_LOOP_LOOP_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -40,16 +41,51 @@ static inline void loom__callback_init(loom__callback *cb, loom__callback_fn fn)
   cb->fn = fn;
 }
 
+/* A FIFO of intrusive callbacks (loop thread only). */
+typedef struct loom__cbq {
+  loom__callback *head, *tail;
+} loom__cbq;
+
+/* The first member of every loom_loop (loop_impl.h has the rest): what a
+ * task hop touches - posting the woken task's step, taking the next one -
+ * so that those are inline in the task layer. */
+typedef struct loom__loop_hot {
+  loom__cbq ready;              /* call_soon / loom__loop_post, FIFO */
+  loom__callback *batch;        /* rest of the batch run_ready is running */
+  int64_t slow_ns;              /* stall detector threshold; 0: off */
+  /* Hand-offs at the end of a batch (loom__loop_take_next): how many more
+   * may skip the next iteration without the full check, and a word that
+   * anything needing an iteration soon raises - a thread-safe post, a stop,
+   * run_until_complete's future, the stall detector switched on.  The
+   * iteration clears both before it looks at what they stand for. */
+  uint32_t handoff_credit;      /* loop thread only */
+  _Atomic uint32_t attn;        /* any thread */
+} loom__loop_hot;
+
+static inline loom__loop_hot *loom__loop_hot_of(loom_loop *loop) {
+  return (loom__loop_hot *)loop; /* its first member */
+}
+
 /* Loop thread: append cb to the ready queue (FIFO).  Runs in the next batch
  * of ready callbacks (never inside the current one, so a task that re-posts
  * itself cannot starve the loop).  Never fails, never allocates. */
-void loom__loop_post(loom_loop *loop, loom__callback *cb);
+static inline void loom__loop_post(loom_loop *loop, loom__callback *cb) {
+  loom__cbq *q = &loom__loop_hot_of(loop)->ready;
+  cb->next = 0;
+  if (q->tail) q->tail->next = cb;
+  else q->head = cb;
+  q->tail = cb;
+}
 
 /* Any thread: append cb to the loop's thread-safe inbox and wake the loop
  * (one eventfd write per batch, coalesced).  Entries from one thread run in
  * the order posted.  Never fails, never allocates.  From the loop thread it
  * is equivalent to loom__loop_post (and cheaper). */
 void loom__loop_post_threadsafe(loom_loop *loop, loom__callback *cb);
+
+/* The full check behind loom__loop_take_next at the end of a batch, which
+ * grants hand-off credit (loop.c).  False: the loop must run its course. */
+bool loom__loop_handoff_grant(loom_loop *loop);
 
 /* Loop thread, from inside a ready callback (a task step): the entry the
  * loop would run next, if it is an `fn` entry, taken off
@@ -58,9 +94,27 @@ void loom__loop_post_threadsafe(loom_loop *loop, loom__callback *cb);
  * the next entry of the current batch, or, at the end of the batch, the head
  * of the ready queue when the next iteration would do nothing else (no poll
  * due - this counts as a skipped poll, so I/O is not starved -, no timer
- * armed, no thread-safe post, no stop).  NULL when the loop must run its
- * course (also while the stall detector is on).  Never blocks. */
-loom__callback *loom__loop_take_next(loom_loop *loop, loom__callback_fn fn);
+ * due before the hand-off ends, no thread-safe post, no stop).  NULL when
+ * the loop must run its course (also while the stall detector is on).
+ * Never blocks. */
+static inline loom__callback *loom__loop_take_next(loom_loop *loop, loom__callback_fn fn) {
+  loom__loop_hot *h = loom__loop_hot_of(loop);
+  if (h->slow_ns) return 0; /* the stall detector times each entry */
+  loom__callback *cb = h->batch;
+  if (!cb) {
+    cb = h->ready.head;
+    if (!cb || atomic_load_explicit(&h->attn, memory_order_relaxed)) return 0;
+    if (!h->handoff_credit && !loom__loop_handoff_grant(loop)) return 0;
+    h->handoff_credit--;
+    h->ready.head = h->ready.tail = 0;
+  }
+  if (cb->fn != fn) {
+    h->batch = cb;
+    return 0;
+  }
+  h->batch = cb->next;
+  return cb;
+}
 
 /* Register `fn` as bookkeeping that must not be lost: when the loop closes,
  * queued entries with this fn are run (until none is left) instead of being
@@ -136,7 +190,7 @@ int64_t loom__loop_deadline(const loom_loop *loop, int64_t mono_deadline);
 loom_loop *loom__loop_current(void);
 
 /* The loop the calling thread drives, or NULL (loop.c). */
-extern _Thread_local loom_loop *loom__tls_loop;
+extern _Thread_local loom_loop *loom__tls_loop __attribute__((tls_model("initial-exec")));
 
 /* True if the caller is the thread driving `loop`. Any thread.  Inline: a
  * task waking a task of its own loop asks this on every hop. */

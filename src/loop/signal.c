@@ -130,7 +130,7 @@ static void dispatch_one(loom_loop *loop, int s) {
   loom_signal_fn fn = sig_owner[s] == loop ? loop->sigs[s].fn : NULL;
   void *arg = loop->sigs[s].arg;
   pthread_mutex_unlock(&sig_mu);
-  if (fn && LOOM__UNLIKELY(loop->slow_ns)) {
+  if (fn && LOOM__UNLIKELY(loop->hot.slow_ns)) {
     int64_t t0 = loom_now_ns();
     fn(s, arg);
     loom__loop_check_slow(loop, t0, "a signal handler");

@@ -153,6 +153,7 @@ static int heap_push(loom_loop *loop, loom__heap_ent e) {
 }
 
 int loom__timer_start(loom_loop *loop, loom__timer *t, int64_t deadline) {
+  loop->hot.handoff_credit = 0; /* the next hand-off looks at the heap (loop.c) */
   t->deadline = deadline;
   t->seq = loop->timer_seq++;
   loom__heap_ent e = {deadline, t->seq << 1, {.t = t}, NULL};
@@ -164,6 +165,7 @@ int loom__timer_start(loom_loop *loop, loom__timer *t, int64_t deadline) {
 }
 
 int loom__timer_call_at(loom_loop *loop, int64_t deadline, loom_callback_fn fn, void *arg) {
+  loop->hot.handoff_credit = 0;
   loom__heap_ent e = {deadline, loop->timer_seq << 1 | 1, {.fn = fn}, arg};
   int rc = heap_push(loop, e);
   if (!rc) loop->timer_seq++; /* a failed push must not leave a hole in seq order */
@@ -211,7 +213,7 @@ void loom__timers_run(loom_loop *loop) {
   while (loop->heap_len && loop->heap[0].deadline <= horizon && loop->heap[0].key < limit) {
     if (loop->heap[0].deadline > loop->now) loop->now = loop->heap[0].deadline; /* virtual */
     loom__heap_ent e = pop_min(loop);
-    if (LOOM__UNLIKELY(loop->slow_ns)) {
+    if (LOOM__UNLIKELY(loop->hot.slow_ns)) {
       int64_t t0 = loom_now_ns();
       fire(&e);
       loom__loop_check_slow(loop, t0, "a timer callback");
@@ -219,6 +221,14 @@ void loom__timers_run(loom_loop *loop) {
       fire(&e);
     }
   }
+}
+
+bool loom__timers_quiet_until(const loom_loop *loop, int64_t until) {
+  if (!loop->heap_len) return true;
+  /* The horizon loom__timers_run would use: ready work keeps the virtual
+   * clock standing, so only its own slack counts. */
+  int64_t horizon = loop->virtual_clock ? loop->now + VIRTUAL_SLACK_NS : until;
+  return loop->heap[0].deadline > horizon;
 }
 
 void loom__timers_fini(loom_loop *loop) {

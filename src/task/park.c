@@ -28,7 +28,8 @@
 
 static void task_park(loom__waiter *w, int64_t deadline);
 static void task_unpark(loom__waiter *snap);
-const loom__park_ops loom__task_park_ops = {task_park, task_unpark};
+static void task_wake(void *owner);
+const loom__park_ops loom__task_park_ops = {task_park, task_unpark, task_wake};
 
 /* The context standing for each thread's own stack (the loop's side of
  * every switch), set up on first use in that thread. */
@@ -46,10 +47,11 @@ loom__coro *loom__task_sched(void) {
 
 /* to_loop: no hand-off (a compact sleeper goes back to the loop, whose step
  * copies its stack out once it is off it: compact.c).  A constant at every
- * call, so normal suspensions pay nothing for it. */
-static inline __attribute__((always_inline)) void suspend(loom__task *t, bool to_loop) {
+ * call, so normal suspensions pay nothing for it.  fr is t's frame. */
+static inline __attribute__((always_inline)) void suspend(loom__task *t, loom__task_frame *fr,
+                                                         bool to_loop) {
+  loom__coro *c = &fr->coro;
   loom__task_loop *tl = loom__task_tl(t);
-  loom__coro *c = loom__task_coro(t);
   loom__callback *cb = to_loop ? NULL : loom__loop_take_next(tl->loop, loom__task_step);
   if (!cb) {
     loom__coro_switch(c, c->exit_to);
@@ -64,13 +66,13 @@ static inline __attribute__((always_inline)) void suspend(loom__task *t, bool to
   if (n == t) return; /* a yield with nothing else ready: go on */
   /* n is not compacted: a compacted task's step is not loom__task_step
    * until its stack is back (compact.c), so take_next never returns it. */
-  loom__coro *nc = loom__task_coro(n);
+  loom__coro *nc = &loom__frame_at(n->stack)->coro;
   nc->exit_to = c->exit_to;
-  loom__task_enter(tl, n);
+  loom__task_enter_from_task(tl, n);
   loom__coro_switch(c, nc);
 }
 
-void loom__task_suspend(loom__task *t) { suspend(t, false); }
+void loom__task_suspend(loom__task *t) { suspend(t, loom__frame_at(t->stack), false); }
 
 void loom__task_post(loom__task *t) {
   /* A task abandoned at loop close (task_loop.c) has no loop any more, but
@@ -85,7 +87,9 @@ void loom__task_post(loom__task *t) {
     loom__loop_post_threadsafe(loop, &t->step);
 }
 
-/* Called once per fire of the task's waiter (see the top). */
+/* Called once per fire of the task's waiter (see the top): the waiter's
+ * owner is all it needs, so the ops' wake does the work. */
+static void task_wake(void *owner) { loom__task_post(owner); }
 static void task_unpark(loom__waiter *snap) { loom__task_post(snap->owner); }
 
 void loom__task_timer_fired(loom__timer *tm) {
@@ -93,37 +97,51 @@ void loom__task_timer_fired(loom__timer *tm) {
   if (fr->park_w) loom__waiter_fire(fr->park_w, LOOM_ETIMEDOUT);
 }
 
+/* The rare part of a park, out of the way of the common wait without
+ * deadline: a pending cancellation, the timer.  Returns -1 if park must
+ * return at once (w claimed here, nothing posted), else whether the timer
+ * was armed. */
+static __attribute__((noinline, cold)) int park_begin(loom__task *t, loom__task_frame *fr,
+                                                      loom__waiter *w, int64_t deadline) {
+  /* Claims of our own post nothing: return at once.  A claim that fails
+   * means someone fired w first, and its post is ours to consume. */
+  if (t->cancel_pending && loom__waiter_claim(w, LOOM_ECANCELLED)) {
+    t->cancel_pending = false;
+    return -1;
+  }
+  if (deadline == INT64_MAX) return 0;
+  loom_loop *loop = loom__task_tl(t)->loop;
+  if (loom__timer_start(loop, &fr->timer, loom__loop_deadline(loop, deadline)) == 0) return 1;
+  /* No room in the timer heap: the wait fails rather than never timing out. */
+  return loom__waiter_claim(w, LOOM_ENOMEM) ? -1 : 0;
+}
+
+/* Only a fire posts our step, so w is READY when park resumes - unless some
+ * primitive fired a task waiter it then did not park on (see the top): its
+ * stray post resumed us.  Say so loudly: such a post can also queue the
+ * step twice. */
+static __attribute__((noinline, cold)) void park_stray(loom__task *t) {
+  loom__report("task '%s' resumed before its wait ended: a waiter was fired "
+               "that its task never parked on", loom__task_name(t));
+}
+
 static inline __attribute__((always_inline)) void park(loom__waiter *w, int64_t deadline,
                                                       bool to_loop) {
   loom__task *t = w->owner;
-  loom__task_frame *fr = loom__task_frame_of(t);
-  loom_loop *loop = loom__task_tl(t)->loop;
-  /* Claims of our own post nothing: return at once.  A claim that fails
-   * means someone fired w first, and its post is ours to consume below. */
-  if (t->cancel_pending && loom__waiter_claim(w, LOOM_ECANCELLED)) {
-    t->cancel_pending = false;
-    return;
-  }
-  bool armed = false;
-  if (deadline != INT64_MAX) {
-    armed = loom__timer_start(loop, &fr->timer, loom__loop_deadline(loop, deadline)) == 0;
-    /* No room in the timer heap: the wait fails rather than never timing out. */
-    if (!armed && loom__waiter_claim(w, LOOM_ENOMEM)) return;
+  loom__task_frame *fr = loom__frame_at(t->stack); /* running: it has its stack */
+  int armed = 0;
+  if (LOOM__UNLIKELY(t->cancel_pending || deadline != INT64_MAX)) {
+    armed = park_begin(t, fr, w, deadline);
+    if (armed < 0) return;
   }
   fr->park_deadline = deadline;
   fr->awaiting = loom__await_hint;
   fr->park_w = w;
-  suspend(t, to_loop); /* until the step the firer of w posted runs */
-  /* Only a fire posts our step, so w is READY here - unless some primitive
-   * fired a task waiter it then did not park on (see the top): its stray
-   * post resumed us.  Say so loudly: such a post can also queue the step
-   * twice. */
-  if (LOOM__UNLIKELY(!loom__waiter_ready(w)))
-    loom__report("task '%s' resumed before its wait ended: a waiter was fired "
-                 "that its task never parked on", loom__task_name(t));
+  suspend(t, fr, to_loop); /* until the step the firer of w posted runs */
+  if (LOOM__UNLIKELY(!loom__waiter_ready(w))) park_stray(t);
   fr->park_w = NULL;
   fr->awaiting = NULL;
-  if (armed) loom__timer_stop(loop, &fr->timer);
+  if (LOOM__UNLIKELY(armed)) loom__timer_stop(loom__task_tl(t)->loop, &fr->timer);
 }
 
 static void task_park(loom__waiter *w, int64_t deadline) { park(w, deadline, false); }
@@ -143,7 +161,7 @@ int loom_yield(void) {
 }
 
 static void thread_sleep(double seconds) {
-  int64_t deadline = loom_deadline(seconds);
+  int64_t deadline = loom__deadline(seconds);
   for (;;) {
     int64_t left = deadline - loom_now_ns();
     if (left <= 0) return;
@@ -163,7 +181,7 @@ int loom_sleep(double seconds) {
   loom__waiter_init(&w);
   loom__task_frame *fr = loom__task_frame_of(t);
   fr->sleeping = true;
-  int64_t deadline = loom_deadline(seconds);
+  int64_t deadline = loom__deadline(seconds);
   int reason;
   if (LOOM__UNLIKELY(t->compact)) { /* w's ops are task_park's: park as it does */
     park(&w, deadline, true);

@@ -132,6 +132,12 @@ static inline void loom__task_enter(loom__task_loop *tl, loom__task *t) {
   tl->stepped = t;
   loom__park_ctx_set(&loom__task_park_ops, t);
 }
+/* The same from a running task of tl (a hand-off): the park ops are set. */
+static inline void loom__task_enter_from_task(loom__task_loop *tl, loom__task *t) {
+  tl->running = t;
+  tl->stepped = t;
+  loom__park_ctx_owner = t;
+}
 
 /* task_loop.c */
 loom__task_loop *loom__task_loop_get(loom_loop *loop, bool create, int *err);

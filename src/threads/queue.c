@@ -91,7 +91,7 @@ static inline bool full_locked(const loom_queue *q) {
 /* ---- put ---------------------------------------------------------------- */
 
 /* Queue the item without waiting, or say why not.  mu held. */
-static int put_now_locked(loom_queue *q, void *item) {
+static inline __attribute__((always_inline)) int put_now_locked(loom_queue *q, void *item) {
   if (q->shutdown) return LOOM_ECLOSED;
   if (!loom__wlist_empty(&q->getters) && loom__wlist_handoff_item(&q->getters, item)) {
     q->unfinished++;
@@ -106,14 +106,22 @@ static int put_now_locked(loom_queue *q, void *item) {
   return 0;
 }
 
+static int put_wait(loom_queue *q, void *item, double timeout);
+
 int loom_queue_put(loom_queue *q, void *item, double timeout) {
   if (!q) return LOOM_EINVAL;
   loom__lock_acquire(&q->mu);
   int rc = put_now_locked(q, item);
-  if (rc != LOOM_EFULL || timeout == 0) {
-    loom__lock_release(&q->mu);
-    return rc;
-  }
+  if (LOOM__UNLIKELY(rc == LOOM_EFULL && timeout != 0)) return put_wait(q, item, timeout);
+  loom__lock_release(&q->mu);
+  return rc;
+}
+
+/* The queue is full and the caller may wait: spin a little (threads), then
+ * queue up as a putter.  mu held; released on return.  Out of line, so the
+ * put that finds room (or a getter) saves no registers for it. */
+static __attribute__((noinline)) int put_wait(loom_queue *q, void *item, double timeout) {
+  int rc;
   if (loom__wlist_empty(&q->putters) && spin_allowed()) {
     loom__lock_release(&q->mu);
     spin_for(q, true);
@@ -131,7 +139,7 @@ int loom_queue_put(loom_queue *q, void *item, double timeout) {
   loom__wnode n;
   n.item = item;
   loom__wlist_push(&q->putters, &n);
-  int reason = loom__wlist_wait(&q->mu, &q->putters, &n, loom_deadline(timeout));
+  int reason = loom__wlist_wait(&q->mu, &q->putters, &n, loom__deadline(timeout));
   loom__lock_release(&q->mu);
   /* Handed means a getter already moved our item into the queue: the put
    * happened, whatever else the park reported, so it is never lost. */
@@ -187,7 +195,7 @@ int loom_queue_get(loom_queue *q, void **item, double timeout) {
   n.item = NULL;
   loom__wlist_push(&q->getters, &n);
   loom__lock_release(&q->mu);
-  int reason = loom__waiter_park(&n.w, loom_deadline(timeout));
+  int reason = loom__waiter_park(&n.w, loom__deadline(timeout));
   /* Getters are fired with 0 only by a put's hand-off, which unlinked the
    * node and stored the item before firing: no need for the lock again
    * (two atomic operations less per hop when two tasks ping-pong). */
@@ -257,7 +265,7 @@ int loom_queue_join(loom_queue *q, double timeout) {
   }
   loom__wnode n;
   loom__wlist_push(&q->joiners, &n);
-  int reason = loom__wlist_wait(&q->mu, &q->joiners, &n, loom_deadline(timeout));
+  int reason = loom__wlist_wait(&q->mu, &q->joiners, &n, loom__deadline(timeout));
   loom__lock_release(&q->mu);
   return reason;
 }
