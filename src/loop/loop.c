@@ -21,6 +21,10 @@
  * (plus GAP_CHECK_EVERY batches); thread-safe posts are unaffected (the inbox is drained
  * every iteration).  The clock is read only when timers are pending.
  *
+ * A task suspending at the end of a batch may skip the next iteration
+ * altogether and switch to the head of the ready queue (loom__loop_take_next,
+ * inline in loop_internal.h; the full check is loom__loop_handoff_grant).
+ *
  * Thread-safe posts go on a lock-free LIFO (one CAS per post); the loop takes
  * the whole list with one exchange and reverses it, which restores each
  * producer's order.  A flag coalesces wake-ups: only the post that finds it
@@ -307,6 +311,7 @@ bool loom__loop_handoff_grant(loom_loop *loop) {
 
 static int poll_events(loom_loop *loop, int64_t timeout, loom__poll_event *ev) {
   loop->polls_skipped = 0;
+  loop->polls++;
   if (loop->virtual_clock && timeout != 0) {
     int n = loop->poll.ops->wait(&loop->poll, 0, ev, EVENT_BATCH);
     if (n != 0) return n;
@@ -331,6 +336,7 @@ static void loop_iterate(loom_loop *loop, bool nowait) {
   loom__poll_event ev[EVENT_BATCH];
   /* attn is cleared before anything it stands for is looked at (acquire:
    * what was posted before it was raised is seen below). */
+  loop->iterations++;
   loop->hot.handoff_credit = 0;
   if (atomic_load_explicit(&loop->hot.attn, memory_order_relaxed))
     atomic_exchange_explicit(&loop->hot.attn, 0, memory_order_acquire);
@@ -437,3 +443,6 @@ void loom__loop_set_hooks(loom_loop *loop, const loom__loop_hooks *hooks) {
 }
 
 void **loom__loop_task_slot(loom_loop *loop) { return &loop->task_slot; }
+
+uint64_t loom__loop_iterations(const loom_loop *loop) { return loop->iterations; }
+uint64_t loom__loop_polls(const loom_loop *loop) { return loop->polls; }

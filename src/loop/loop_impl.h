@@ -88,6 +88,7 @@ struct loom_loop {
    * backend was last polled, and the coarse time the run of skips began. */
   uint32_t polls_skipped;
   int64_t skip_since;
+  uint64_t iterations, polls;   /* since creation (test hooks) */
 
   /* Stall detector (its threshold is hot.slow_ns). */
   unsigned long slow_count;

@@ -226,6 +226,12 @@ void **loom__loop_task_slot(loom_loop *loop);
  * LOOM_ENOMEM, LOOM_ECLOSED. */
 int loom__loop_default_executor(loom_loop *loop, loom_executor **out);
 
+/* Test hooks (loop thread): iterations run, and backend polls made, since
+ * the loop was created.  A hand-off replaces an iteration, so a task
+ * ping-pong runs far fewer iterations than hops. */
+uint64_t loom__loop_iterations(const loom_loop *loop);
+uint64_t loom__loop_polls(const loom_loop *loop);
+
 /* Run one iteration (poll with timeout 0 if `nowait`, else block until
  * something is ready) outside run_forever, e.g. from the close hook.
  * Returns 0, LOOM_EBUSY if another thread drives the loop. */

@@ -9,77 +9,11 @@
  * suspension, and the stall detector still naming the slow task. */
 #include <unistd.h>
 
-#include "task_support.h"
+#include "pingpong.h"
 
 #if defined(LOOM_ASAN)
 #include <sanitizer/asan_interface.h>
 #endif
-
-/* ---- ping-pong through two queues of size 1 ------------------------------- */
-
-typedef struct pp {
-  loom_queue *in, *out;
-  long limit;     /* stop after this many hops in all (0: until *stop) */
-  long *hops;     /* shared hop counter */
-  bool *stop;     /* set by someone else to end an unbounded run */
-  char tag;       /* written into the log on each receive */
-  char *log;      /* shared log of receivers, in order */
-  double timeout; /* of each get and put (0: 10 s) */
-} pp;
-
-static int player(loom_future *self, void *arg) {
-  (void)self;
-  pp *p = arg;
-  for (;;) {
-    void *item;
-    double timeout = p->timeout > 0 ? p->timeout : 10.0;
-    int rc = loom_queue_get(p->in, &item, timeout);
-    if (rc < 0) return rc;
-    long v = (long)item;
-    if (v < 0) return 0; /* the end marker */
-    if (p->log && v < 1000) p->log[v] = p->tag;
-    ++*p->hops;
-    bool done = p->limit ? v + 1 >= p->limit : *p->stop;
-    rc = loom_queue_put(p->out, (void *)(done ? -1L : v + 1), timeout);
-    if (rc < 0) return rc;
-    if (done) return 0;
-  }
-}
-
-typedef struct pingpong {
-  loom_queue *ab, *ba;
-  pp a, b;
-  long hops;
-  bool stop;
-  loom_future *ta, *tb;
-} pingpong;
-
-static void pingpong_start(loom_loop *l, pingpong *g, long limit, char *log) {
-  loom_queue_options o = {.maxsize = 1};
-  LT_RC(loom_queue_create(&g->ab, &o), 0);
-  LT_RC(loom_queue_create(&g->ba, &o), 0);
-  g->hops = 0;
-  g->stop = false;
-  g->a = (pp){g->ba, g->ab, limit, &g->hops, &g->stop, 'a', log, 0};
-  g->b = (pp){g->ab, g->ba, limit, &g->hops, &g->stop, 'b', log, 0};
-  LT_RC(loom_task_spawn(l, player, &g->a, "ping", &g->ta), 0);
-  LT_RC(loom_task_spawn(l, player, &g->b, "pong", &g->tb), 0);
-  LT_RC(loom_queue_put_nowait(g->ba, (void *)0L), 0); /* serve to ping */
-}
-
-static void pingpong_finish(loom_loop *l, pingpong *g) {
-  ts_until(l, g->ta);
-  ts_until(l, g->tb);
-  LT_RC(loom_future_exception(g->ta, NULL, NULL), 0);
-  LT_RC(loom_future_exception(g->tb, NULL, NULL), 0);
-  loom_future_release(g->ta);
-  loom_future_release(g->tb);
-  void *rest;
-  while (loom_queue_get_nowait(g->ab, &rest) == 0) {}
-  while (loom_queue_get_nowait(g->ba, &rest) == 0) {}
-  LT_RC(loom_queue_destroy(g->ab), 0);
-  LT_RC(loom_queue_destroy(g->ba), 0);
-}
 
 LOOM_TEST(handoff, pingpong_alternates_and_counts) {
   loom_loop *l = ts_loop(false);
@@ -153,8 +87,8 @@ LOOM_TEST(handoff, io_not_starved_by_pingpong) {
   loom_loop_destroy(l);
 }
 
-/* A timer fires while two tasks ping-pong: an armed timer makes the loop run
- * its iterations (no hand-off across an iteration boundary). */
+/* A timer fires while two tasks ping-pong (each wait arms a 10 s timer too):
+ * no hand-off runs past a timer that is due. */
 LOOM_TEST(handoff, timer_fires_during_pingpong) {
   loom_loop *l = ts_loop(false);
   pingpong g;
@@ -525,8 +459,8 @@ static int sweep_pingpong(void *ctx) {
   if ((rc = loom_queue_create(&ab, &o)) < 0 || (rc = loom_queue_create(&ba, &o)) < 0) goto out;
   /* A short timeout: when one player could not start, the other gives up
    * soon instead of waiting 10 s per faulted run. */
-  a = (pp){ba, ab, 40, &hops, &stop, 'a', NULL, 0.5};
-  b = (pp){ab, ba, 40, &hops, &stop, 'b', NULL, 0.5};
+  a = (pp){ba, ab, 40, &hops, &stop, 'a', NULL, 0.5, NULL, NULL};
+  b = (pp){ab, ba, 40, &hops, &stop, 'b', NULL, 0.5, NULL, NULL};
   if ((rc = loom_task_spawn(l, player, &a, "ping", &ta)) < 0) goto out;
   if ((rc = loom_task_spawn(l, player, &b, "pong", &tb)) < 0) goto out;
   if ((rc = loom_queue_put_nowait(ba, (void *)0L)) < 0) goto out;
