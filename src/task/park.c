@@ -80,8 +80,8 @@ void loom__task_post(loom__task *t) {
    * parked on: nobody will ever run it, so the post is dropped. */
   loom__task_loop *tl = __atomic_load_n((loom__task_loop **)&t->fut.producer, __ATOMIC_ACQUIRE);
   if (LOOM__UNLIKELY(!tl)) return;
-  loom_loop *loop = tl->loop;
-  if (loom__loop_on_thread(loop))
+  loom_loop *loop = tl->loop; /* never NULL */
+  if (loom__tls_loop == loop)
     loom__loop_post(loop, &t->step);
   else
     loom__loop_post_threadsafe(loop, &t->step);
