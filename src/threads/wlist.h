@@ -72,7 +72,7 @@ static inline loom__wnode *loom__wlist_handoff(loom__wlist *l) {
   while (l->head) {
     loom__wnode *n = l->head;
     loom__wlist_unlink(l, n);
-    if (loom__waiter_fire(&n->w, 0)) {
+    if (loom__waiter_fire_locked(&n->w, 0)) {
       n->handed = true;
       return n;
     }
@@ -93,7 +93,7 @@ static inline bool loom__wlist_handoff_item(loom__wlist *l, void *item) {
     loom__wlist_unlink(l, n);
     n->item = item;
     n->handed = true;
-    if (loom__waiter_fire(&n->w, 0)) return true;
+    if (loom__waiter_fire_locked(&n->w, 0)) return true;
     n->handed = false;
     n->item = NULL;
   }
@@ -107,7 +107,7 @@ static inline int loom__wlist_fire_all(loom__wlist *l, int reason) {
   while (l->head) {
     loom__wnode *n = l->head;
     loom__wlist_unlink(l, n);
-    if (loom__waiter_fire(&n->w, reason)) woken++;
+    if (loom__waiter_fire_locked(&n->w, reason)) woken++;
   }
   return woken;
 }
