@@ -85,6 +85,11 @@ static void heavy_barrier(void) {
   abort();
 }
 
+void loom__block_recursive(loom__block *b) {
+  loom__report("internal lock %p taken twice by one thread", (void *)b);
+  abort();
+}
+
 void loom__block_revoke(loom__block *b) {
   atomic_fetch_add(&loom__block_revocations_started, 1);
   atomic_store_explicit(&b->owner, LOOM__BLOCK_REVOKED, memory_order_seq_cst);

@@ -107,6 +107,8 @@ static inline void loom__block_init(loom__block *b) {
  * `real` held. */
 void loom__block_bias(loom__block *b, uintptr_t me);
 void loom__block_revoke(loom__block *b);
+/* A thread took a lock biased to it twice: report and abort (debug builds). */
+void loom__block_recursive(loom__block *b) __attribute__((noreturn, cold));
 
 /* Under `real`: count `me`'s acquisitions in a row, or revoke. */
 static inline void loom__block_note(loom__block *b, uintptr_t me) {
@@ -129,6 +131,11 @@ static inline void loom__block_note(loom__block *b, uintptr_t me) {
 static inline void loom__block_acquire(loom__block *b) {
   uintptr_t me = loom__block_self();
   if (LOOM__LIKELY(atomic_load_explicit(&b->owner, memory_order_relaxed) == me)) {
+#ifndef NDEBUG
+    /* Only we write `inside`, and leave it 0: 1 means we hold it already. */
+    if (LOOM__UNLIKELY(atomic_load_explicit(&b->inside, memory_order_relaxed)))
+      loom__block_recursive(b);
+#endif
     atomic_store_explicit(&b->inside, 1, LOOM__BLOCK_STORE_MO);
     atomic_signal_fence(memory_order_seq_cst); /* the store before the load */
     if (LOOM__LIKELY(atomic_load_explicit(&b->owner, LOOM__BLOCK_LOAD_MO) == me)) {
