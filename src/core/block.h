@@ -115,8 +115,8 @@ static inline void loom__block_note(loom__block *b, uintptr_t me) {
   uintptr_t o = atomic_load_explicit(&b->owner, memory_order_relaxed);
   if (LOOM__LIKELY(o == LOOM__BLOCK_REVOKED)) return;
   if (o != 0) {
-    /* Biased: to another thread (the owner itself only comes here once its
-     * bias is revoked, or right after it biased the lock to itself). */
+    /* Biased to another thread: revoke.  (The owner never gets here while
+     * biased: its own acquisitions take the fast path.) */
     if (o != me) loom__block_revoke(b);
     return;
   }
