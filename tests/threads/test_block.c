@@ -299,8 +299,9 @@ LOOM_TEST(block, thread_parked_in_get_while_biased_elsewhere) {
   assert_ptr_equal(g.got, (void *)(uintptr_t)77);
   assert_true(loom__block_biased(mu)); /* the woken getter did not retake the lock */
 
-  /* A getter that times out retakes the lock: it revokes the bias while we
-   * keep taking the lock (biased) meanwhile. */
+  /* A second getter revokes the bias with its first acquisition while we
+   * keep taking the lock through it, then parks and times out: it leaves
+   * nothing linked and takes nothing. */
   getter g2 = {.q = q, .timeout = 0.05};
   t = spawn(get_thread, &g2);
   double end = loom_now() + 10;
