@@ -10,7 +10,7 @@ _Thread_local void *loom__park_ctx_owner LOOM__TLS_IE;
 
 static void thread_park(loom__waiter *w, int64_t deadline);
 static void thread_unpark(loom__waiter *w);
-const loom__park_ops loom__thread_park_ops = {thread_park, thread_unpark, NULL};
+const loom__park_ops loom__thread_park_ops = {thread_park, thread_unpark, NULL, NULL};
 
 bool loom__waiter_claim(loom__waiter *w, int reason) {
   uint32_t expect = LOOM__W_WAITING;
