@@ -103,7 +103,7 @@ static void task_unpark(loom__waiter *snap) { loom__task_post(snap->owner); }
 static int task_fire_local(loom__waiter *w, int reason) {
   loom__task *t = w->owner;
   loom__task_loop *tl = __atomic_load_n((loom__task_loop **)&t->fut.producer, __ATOMIC_ACQUIRE);
-  if (!tl || !loom__loop_on_thread(tl->loop)) return -1;
+  if (!tl || loom__tls_loop != tl->loop) return -1; /* a task loop is never NULL */
   if (atomic_load_explicit(&w->state, memory_order_relaxed) != LOOM__W_WAITING) return 0;
   w->reason = reason;
   atomic_store_explicit(&w->state, LOOM__W_READY, memory_order_release);
