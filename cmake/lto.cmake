@@ -34,6 +34,10 @@ elseif(LOOM_LTO AND NOT LOOM_SANITIZE AND CMAKE_BUILD_TYPE MATCHES "^(Release|Re
   if(_loom_ipo_ok)
     set(LOOM_LTO_ACTIVE ON)
     set(CMAKE_INTERPROCEDURAL_OPTIMIZATION ON)
+    # With LTO the optimiser's warnings come at the link: -Werror there too.
+    if(LOOM_WERROR)
+      add_link_options(-Werror)
+    endif()
   else()
     message(STATUS "loom: link-time optimisation not supported, building without it: ${_loom_ipo_why}")
   endif()

@@ -52,4 +52,18 @@ CM
 cmake -S "$tmp/proj" -B "$tmp/proj/b" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$tmp/proj/b" >/dev/null
 "$tmp/proj/b/use" | grep -qx "answer 42"
-echo "3 passed, 0 failed"
+passed=3
+# An LTO build (cmake/lto.cmake) installs fat LTO objects: the archive must
+# still link without GCC's LTO (its machine code), with clang, and with
+# -flto (its intermediate code).  Only optimised builds have them.
+lto_sections=$(readelf -S "${libdir}libloom.a" 2>/dev/null | grep -c '\.gnu\.lto_' || true)
+if [ "$lto_sections" -gt 0 ]; then
+  static_libs=$(pkg-config --libs --static loom | sed 's/-lloom//')
+  for cc in "gcc -fno-use-linker-plugin" "gcc -O2 -flto" "clang"; do
+    if ! command -v ${cc%% *} >/dev/null; then echo "no ${cc%% *}: skipped"; continue; fi
+    $cc "$tmp/use.c" $(pkg-config --cflags loom) "${libdir}libloom.a" $static_libs -o "$tmp/use_lto"
+    "$tmp/use_lto" | grep -qx "answer 42"
+    passed=$((passed + 1))
+  done
+fi
+echo "$passed passed, 0 failed"
