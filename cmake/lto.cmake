@@ -10,14 +10,16 @@
 #   Debug or sanitizer builds (make test, make test-tsan): there it would
 #   only slow the build down.
 # - The library objects are FAT LTO objects (-ffat-lto-objects): each holds
-#   both GCC's intermediate code and ordinary machine code.  The installed
-#   libloom.a therefore links with any linker and any compiler (clang, an
-#   older or newer gcc, a build without -flto all use the machine code),
-#   while programs linked with -flto by the same gcc -- loom's own tests,
-#   examples and benchmarks, or a user's LTO build -- get the cross-module
-#   optimisation.  The price is compiling each library file twice over
-#   (once to IR, once to code), about a second here.  libloom.so gets LTO
-#   at its own link.
+#   both GCC's intermediate code and ordinary machine code.  loom's own
+#   tests, examples and benchmarks link the build tree's libloom.a with LTO
+#   and get the cross-module inlining; libloom.so gets it at its own link.
+#   The price is compiling each library file twice over (to IR and to code).
+# - `make install` strips the intermediate code from the installed
+#   libloom.a (as Fedora and Debian do for packaged static libraries): gcc's
+#   linker plugin would otherwise run LTO on those objects even without
+#   -flto, and a gcc of another version stops with a fatal "bytecode
+#   stream ... LTO version" error.  What is installed is plain machine code,
+#   usable by any compiler and linker (gcc of any version, clang, lld, gold).
 # - Benchmark peers (programs that do not use loom) are left as their users
 #   would build them: they turn LTO off in bench/CMakeLists.txt.
 #
@@ -49,4 +51,26 @@ function(loom_lto_fat_objects target)
   if(LOOM_LTO_ACTIVE)
     target_compile_options(${target} PRIVATE -ffat-lto-objects)
   endif()
+endfunction()
+
+# After install(TARGETS): the installed static library loses its LTO
+# sections (see the top).  objcopy rewrites each member and the index.
+function(loom_lto_install_plain_archive target)
+  if(NOT LOOM_LTO_ACTIVE)
+    return()
+  endif()
+  if(NOT CMAKE_OBJCOPY)
+    message(FATAL_ERROR "loom: LTO needs objcopy to install a plain libloom.a (or -DLOOM_LTO=OFF)")
+  endif()
+  install(CODE "
+    set(_a \"${CMAKE_INSTALL_LIBDIR}/$<TARGET_FILE_NAME:${target}>\")
+    if(NOT IS_ABSOLUTE \"\${_a}\")
+      set(_a \"\${CMAKE_INSTALL_PREFIX}/\${_a}\")
+    endif()
+    set(_a \"\$ENV{DESTDIR}\${_a}\")
+    execute_process(COMMAND \"${CMAKE_OBJCOPY}\" --wildcard -R .gnu.lto_* -R .gnu.debuglto_* \"\${_a}\"
+                    RESULT_VARIABLE _rc)
+    if(_rc)
+      message(FATAL_ERROR \"loom: removing the LTO sections from \${_a} failed: \${_rc}\")
+    endif()")
 endfunction()
