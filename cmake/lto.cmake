@@ -23,6 +23,9 @@
 # - Benchmark peers (programs that do not use loom) are left as their users
 #   would build them: they turn LTO off in bench/CMakeLists.txt.
 #
+# Single-configuration generators only (Makefiles, Ninja): with a
+# multi-config generator CMAKE_BUILD_TYPE is empty and LTO stays off.
+#
 # Sets LOOM_LTO_ACTIVE (ON/OFF) for the rest of the build.
 option(LOOM_LTO "Link-time optimisation in optimised builds (Release, RelWithDebInfo, MinSizeRel)" ON)
 
