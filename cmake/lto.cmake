@@ -17,8 +17,8 @@
 # - `make install` strips the intermediate code from the installed
 #   libloom.a (as Fedora and Debian do for packaged static libraries): gcc's
 #   linker plugin would otherwise run LTO on those objects even without
-#   -flto, and a gcc of another version stops with a fatal "bytecode
-#   stream ... LTO version" error.  What is installed is plain machine code,
+#   -flto, and a gcc of another release refuses the bytecode (its format
+#   changes with each GCC release: a fatal "LTO version" error).  What is installed is plain machine code,
 #   usable by any compiler and linker (gcc of any version, clang, lld, gold).
 # - Benchmark peers (programs that do not use loom) are left as their users
 #   would build them: they turn LTO off in bench/CMakeLists.txt.
