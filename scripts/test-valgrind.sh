@@ -25,7 +25,7 @@ command -v valgrind >/dev/null || { echo "missing valgrind (scripts/deps.sh coro
 
 tests="futures_test_future futures_test_future_alloc futures_test_map
   futures_test_pool_faults futures_test_thread_pool futures_test_wait
-  threads_test_cond_barrier threads_test_event_sem threads_test_lock
+  threads_test_block threads_test_cond_barrier threads_test_event_sem threads_test_lock
   threads_test_queue threads_test_queue_stress threads_test_tasks threads_test_thread
   task_test_cancel task_test_debug task_test_primitives task_test_run
   task_test_task task_test_threads

@@ -10,7 +10,7 @@ _Thread_local void *loom__park_ctx_owner;
 
 static void thread_park(loom__waiter *w, int64_t deadline);
 static void thread_unpark(loom__waiter *w);
-static const loom__park_ops thread_ops = {thread_park, thread_unpark};
+static const loom__park_ops thread_ops = {thread_park, thread_unpark, NULL};
 
 void loom__waiter_init(loom__waiter *w) {
   atomic_store_explicit(&w->state, LOOM__W_WAITING, memory_order_relaxed);

@@ -39,6 +39,13 @@ typedef struct loom__park_ops {
    * act on `owner` only (e.g. schedule that task), never compare or touch
    * the waiter's address. */
   void (*unpark)(loom__waiter *w);
+  /* Optional (NULL: never).  For loom__waiter_fire_locked: if the calling
+   * thread runs every firer of w that does not hold the lock of the
+   * structure w is published in (for a task: its timer, its cancellation,
+   * its own claims in park - all on the thread driving its loop), claim w
+   * with a load and a store and resume its owner: 1 if claimed, 0 if w was
+   * already fired.  Otherwise -1 (the caller falls back to the CAS). */
+  int (*fire_local)(loom__waiter *w, int reason);
 } loom__park_ops;
 
 enum { LOOM__W_WAITING = 0, LOOM__W_CLAIMED = 1, LOOM__W_READY = 2 };
@@ -73,6 +80,20 @@ bool loom__waiter_claim(loom__waiter *w, int reason);
 /* Fire w: claim it with `reason` and resume it.  Returns true if this call
  * won, false if someone else fired it first.  Never blocks. */
 bool loom__waiter_fire(loom__waiter *w, int reason);
+
+/* Like loom__waiter_fire, for a firer holding the lock of the structure w
+ * is published in, when every firer of w either holds that lock or is the
+ * thread running w's owner (see fire_local).  On that thread nobody else can
+ * fire w meanwhile, so the claim is a load and a store instead of a
+ * compare-and-swap (an atomic read-modify-write, the dearest thing on a
+ * same-loop task hand-off).  Elsewhere it is loom__waiter_fire. */
+static inline bool loom__waiter_fire_locked(loom__waiter *w, int reason) {
+  if (w->ops->fire_local) {
+    int won = w->ops->fire_local(w, reason);
+    if (won >= 0) return won;
+  }
+  return loom__waiter_fire(w, reason);
+}
 
 /* True once fired (READY). */
 static inline bool loom__waiter_ready(loom__waiter *w) {

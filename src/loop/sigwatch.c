@@ -18,7 +18,7 @@ struct loom_signal_watch {
   loom_loop *loop;                /* NULL once the loop closed; sig_mu guards */
   uint64_t set;                   /* watched signals: bit s-1 */
   loom_signal_watch *next, *prev; /* the loop's watch_list; sig_mu guards */
-  loom__lock mu;
+  loom__block mu;
   uint64_t pending;               /* delivered, not yet taken; mu guards */
   loom__wlist waiters;            /* mu guards */
   bool closed;                    /* loop closed; mu guards */
@@ -65,7 +65,7 @@ int loom_signal_watch_create(loom_loop *loop, const int *signals, size_t n,
   if (atomic_load(&loop->closed)) return LOOM_ECLOSED;
   loom_signal_watch *w = loom__calloc(1, sizeof *w);
   if (!w) return LOOM_ENOMEM;
-  loom__lock_init(&w->mu);
+  loom__block_init(&w->mu);
   loom__sig_lock();
   int rc = acquire_all(loop, w, signals, n);
   if (rc == 0) link_watch(loop, w);
@@ -91,7 +91,7 @@ static int take_pending(loom_signal_watch *w) {
 int loom_signal_watch_wait(loom_signal_watch *w, double timeout, int *signo) {
   if (!w) return LOOM_EINVAL;
   int64_t deadline = loom_deadline(timeout);
-  loom__lock_acquire(&w->mu);
+  loom__block_acquire(&w->mu);
   int s = take_pending(w);
   int rc = 0;
   if (!s && w->closed) {
@@ -107,27 +107,27 @@ int loom_signal_watch_wait(loom_signal_watch *w, double timeout, int *signo) {
       rc = 0;
     }
   }
-  loom__lock_release(&w->mu);
+  loom__block_release(&w->mu);
   if (signo) *signo = rc ? 0 : s;
   return rc;
 }
 
 int loom_signal_watch_pending(loom_signal_watch *w) {
   if (!w) return 0;
-  loom__lock_acquire(&w->mu);
+  loom__block_acquire(&w->mu);
   int n = __builtin_popcountll(w->pending);
-  loom__lock_release(&w->mu);
+  loom__block_release(&w->mu);
   return n;
 }
 
 void loom__sigwatch_notify(loom_loop *loop, int signum) {
   for (loom_signal_watch *w = loop->watch_list; w; w = w->next) {
     if (!(w->set & bit(signum))) continue;
-    loom__lock_acquire(&w->mu);
+    loom__block_acquire(&w->mu);
     loom__wnode *n = loom__wlist_handoff(&w->waiters);
     if (n) n->aux = (uintptr_t)signum;
     else w->pending |= bit(signum);
-    loom__lock_release(&w->mu);
+    loom__block_release(&w->mu);
   }
 }
 
@@ -136,19 +136,19 @@ void loom__sigwatch_detach_all(loom_loop *loop) {
     loom_signal_watch *w = loop->watch_list;
     unlink_watch(w);
     w->loop = NULL;
-    loom__lock_acquire(&w->mu);
+    loom__block_acquire(&w->mu);
     w->closed = true;
     loom__wlist_fire_all(&w->waiters, LOOM_ECLOSED);
-    loom__lock_release(&w->mu);
+    loom__block_release(&w->mu);
   }
 }
 
 int loom_signal_watch_destroy(loom_signal_watch *w) {
   if (!w) return LOOM_EINVAL;
   loom__sig_lock();
-  loom__lock_acquire(&w->mu);
+  loom__block_acquire(&w->mu);
   bool busy = !loom__wlist_empty(&w->waiters);
-  loom__lock_release(&w->mu);
+  loom__block_release(&w->mu);
   if (!busy && w->loop) {
     loom_loop *loop = w->loop;
     unlink_watch(w);

@@ -28,7 +28,8 @@
 
 static void task_park(loom__waiter *w, int64_t deadline);
 static void task_unpark(loom__waiter *snap);
-const loom__park_ops loom__task_park_ops = {task_park, task_unpark};
+static int task_fire_local(loom__waiter *w, int reason);
+const loom__park_ops loom__task_park_ops = {task_park, task_unpark, task_fire_local};
 
 /* The context standing for each thread's own stack (the loop's side of
  * every switch), set up on first use in that thread. */
@@ -87,6 +88,24 @@ void loom__task_post(loom__task *t) {
 
 /* Called once per fire of the task's waiter (see the top). */
 static void task_unpark(loom__waiter *snap) { loom__task_post(snap->owner); }
+
+/* Every fire of a task's waiter that does not come from the structure it
+ * waits on comes from the thread driving its loop: its timer
+ * (loom__task_timer_fired), its cancellation (loom_task_cancel, loop thread
+ * only) and its own claims in task_park.  So on that thread, with the
+ * structure's lock held (loom__waiter_fire_locked), nobody else can fire it
+ * between the load and the store.  t stays valid after the store: it cannot
+ * resume before its step, posted here, runs on this thread. */
+static int task_fire_local(loom__waiter *w, int reason) {
+  loom__task *t = w->owner;
+  loom__task_loop *tl = __atomic_load_n((loom__task_loop **)&t->fut.producer, __ATOMIC_ACQUIRE);
+  if (!tl || !loom__loop_on_thread(tl->loop)) return -1;
+  if (atomic_load_explicit(&w->state, memory_order_relaxed) != LOOM__W_WAITING) return 0;
+  w->reason = reason;
+  atomic_store_explicit(&w->state, LOOM__W_READY, memory_order_release);
+  loom__loop_post(tl->loop, &t->step);
+  return 1;
+}
 
 void loom__task_timer_fired(loom__timer *tm) {
   loom__task_frame *fr = LOOM__CONTAINER_OF(tm, loom__task_frame, timer);

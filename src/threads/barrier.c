@@ -17,7 +17,7 @@
 #include "wlist.h"
 
 struct loom_barrier {
-  loom__lock mu;            /* guards everything below */
+  loom__block mu;            /* guards everything below */
   int parties;
   int count;                /* arrived in the current cycle */
   bool broken;
@@ -36,7 +36,7 @@ int loom_barrier_create(loom_barrier **out, int parties, loom_barrier_action act
   if (parties < 1) return LOOM_EINVAL;
   loom_barrier *b = loom__calloc(1, sizeof *b);
   if (!b) return LOOM_ENOMEM;
-  loom__lock_init(&b->mu);
+  loom__block_init(&b->mu);
   b->parties = parties;
   b->action = action;
   b->arg = arg;
@@ -47,10 +47,10 @@ int loom_barrier_create(loom_barrier **out, int parties, loom_barrier_action act
 
 int loom_barrier_destroy(loom_barrier *b) {
   if (!b) return 0;
-  loom__lock_acquire(&b->mu);
+  loom__block_acquire(&b->mu);
   bool busy = !loom__wlist_empty(&b->waiters) || !loom__wlist_empty(&b->gate) ||
               b->in_action;
-  loom__lock_release(&b->mu);
+  loom__block_release(&b->mu);
   if (busy) return LOOM_EBUSY;
   loom__free(b);
   loom__live_dec(LOOM_LIVE_SYNC);
@@ -64,7 +64,7 @@ static void end_cycle_locked(loom_barrier *b, int reason) {
     loom__wnode *n = b->waiters.head;
     loom__wlist_unlink(&b->waiters, n);
     n->handed = reason == 0;
-    loom__waiter_fire(&n->w, reason);
+    loom__waiter_fire_locked(&n->w, reason);
   }
   b->count = 0;
   b->generation++;
@@ -82,9 +82,9 @@ static int trip_locked(loom_barrier *b, int index) {
   if (b->action) {
     uint64_t gen = b->generation;
     b->in_action = true;
-    loom__lock_release(&b->mu);
+    loom__block_release(&b->mu);
     int rc = b->action(b->arg);
-    loom__lock_acquire(&b->mu);
+    loom__block_acquire(&b->mu);
     b->in_action = false;
     loom__wlist_fire_all(&b->gate, 0);
     if (rc < 0 && !b->broken) break_locked(b);
@@ -114,9 +114,9 @@ static int wait_cycle_locked(loom_barrier *b, int index, int64_t deadline) {
   loom__wnode n;
   n.aux = (uintptr_t)index;
   loom__wlist_push(&b->waiters, &n);
-  loom__lock_release(&b->mu);
+  loom__block_release(&b->mu);
   int reason = loom__waiter_park(&n.w, deadline);
-  loom__lock_acquire(&b->mu);
+  loom__block_acquire(&b->mu);
   bool was_linked = n.linked;
   if (was_linked) loom__wlist_unlink(&b->waiters, &n);
   if (n.handed) return index;              /* the cycle completed */
@@ -132,7 +132,7 @@ static int wait_cycle_locked(loom_barrier *b, int index, int64_t deadline) {
 int loom_barrier_wait(loom_barrier *b, double timeout) {
   if (!b) return LOOM_EINVAL;
   int64_t deadline = loom_deadline(timeout);
-  loom__lock_acquire(&b->mu);
+  loom__block_acquire(&b->mu);
   int rc = pass_gate_locked(b, deadline);
   if (rc == 0) {
     int index = b->count++;
@@ -141,25 +141,25 @@ int loom_barrier_wait(loom_barrier *b, double timeout) {
     else
       rc = wait_cycle_locked(b, index, deadline);
   }
-  loom__lock_release(&b->mu);
+  loom__block_release(&b->mu);
   return rc;
 }
 
 int loom_barrier_abort(loom_barrier *b) {
   if (!b) return LOOM_EINVAL;
-  loom__lock_acquire(&b->mu);
+  loom__block_acquire(&b->mu);
   break_locked(b);
-  loom__lock_release(&b->mu);
+  loom__block_release(&b->mu);
   return 0;
 }
 
 int loom_barrier_reset(loom_barrier *b) {
   if (!b) return LOOM_EINVAL;
-  loom__lock_acquire(&b->mu);
+  loom__block_acquire(&b->mu);
   end_cycle_locked(b, LOOM_EBROKENBARRIER);
   b->broken = false;
   loom__wlist_fire_all(&b->gate, 0);
-  loom__lock_release(&b->mu);
+  loom__block_release(&b->mu);
   return 0;
 }
 
@@ -167,16 +167,16 @@ int loom_barrier_parties(const loom_barrier *b) { return b ? b->parties : 0; }
 
 int loom_barrier_n_waiting(const loom_barrier *b) {
   if (!b) return 0;
-  loom__lock_acquire((loom__lock *)&b->mu);
+  loom__block_acquire((loom__block *)&b->mu);
   int n = b->count;
-  loom__lock_release((loom__lock *)&b->mu);
+  loom__block_release((loom__block *)&b->mu);
   return n;
 }
 
 bool loom_barrier_broken(const loom_barrier *b) {
   if (!b) return false;
-  loom__lock_acquire((loom__lock *)&b->mu);
+  loom__block_acquire((loom__block *)&b->mu);
   bool broken = b->broken;
-  loom__lock_release((loom__lock *)&b->mu);
+  loom__block_release((loom__block *)&b->mu);
   return broken;
 }

@@ -1,7 +1,7 @@
 /* cond.c - loom_cond: threading.Condition / asyncio.Condition over a
  * loom_lock.
  *
- * The condition keeps its own FIFO of waiters under its own futex mutex
+ * The condition keeps its own FIFO of waiters under its own internal mutex
  * `mu`; notify pops waiters in order.  Lock order: the user lock (a
  * loom_lock) is never acquired while `mu` is held, and `mu` is only taken
  * briefly, so the two never nest in a way that could deadlock.
@@ -16,7 +16,7 @@
 #include "sync_internal.h"
 
 struct loom_cond {
-  loom__lock mu;        /* guards waiters */
+  loom__block mu;        /* guards waiters */
   loom_lock *lock;      /* the user lock */
   bool own_lock;        /* created by us, freed with us */
   loom__wlist waiters;
@@ -27,7 +27,7 @@ int loom_cond_create(loom_cond **out, loom_lock *lock) {
   *out = NULL;
   loom_cond *c = loom__calloc(1, sizeof *c);
   if (!c) return LOOM_ENOMEM;
-  loom__lock_init(&c->mu);
+  loom__block_init(&c->mu);
   if (!lock) {
     int rc = loom_rlock_create(&lock);
     if (rc < 0) {
@@ -44,9 +44,9 @@ int loom_cond_create(loom_cond **out, loom_lock *lock) {
 
 int loom_cond_destroy(loom_cond *c) {
   if (!c) return 0;
-  loom__lock_acquire(&c->mu);
+  loom__block_acquire(&c->mu);
   bool busy = !loom__wlist_empty(&c->waiters);
-  loom__lock_release(&c->mu);
+  loom__block_release(&c->mu);
   if (busy) return LOOM_EBUSY;
   if (c->own_lock) {
     int rc = loom_lock_destroy(c->lock);
@@ -76,20 +76,20 @@ static int reacquire(loom_cond *c, unsigned depth) {
 static int wait_deadline(loom_cond *c, int64_t deadline) {
   if (!loom_lock_owned(c->lock)) return LOOM_EPERM;
   loom__wnode n;
-  loom__lock_acquire(&c->mu);
+  loom__block_acquire(&c->mu);
   loom__wlist_push(&c->waiters, &n);
-  loom__lock_release(&c->mu);
+  loom__block_release(&c->mu);
   unsigned depth = 0;
   loom__lock_release_all(c->lock, &depth); /* cannot fail: we own it */
-  loom__lock_acquire(&c->mu);
+  loom__block_acquire(&c->mu);
   int reason = loom__wlist_wait(&c->mu, &c->waiters, &n, deadline);
-  loom__lock_release(&c->mu);
+  loom__block_release(&c->mu);
   int cancelled = reacquire(c, depth);
   if (n.handed && (reason != 0 || cancelled)) {
     /* Notified, yet we report a failure: hand the notification on. */
-    loom__lock_acquire(&c->mu);
+    loom__block_acquire(&c->mu);
     notify_locked(c, 1);
-    loom__lock_release(&c->mu);
+    loom__block_release(&c->mu);
   }
   if (reason) return reason;
   return cancelled;
@@ -116,24 +116,24 @@ int loom_cond_wait_for(loom_cond *c, loom_predicate pred, void *arg, double time
 int loom_cond_notify(loom_cond *c, int n) {
   if (!c || n < 0) return LOOM_EINVAL;
   if (!loom_lock_owned(c->lock)) return LOOM_EPERM;
-  loom__lock_acquire(&c->mu);
+  loom__block_acquire(&c->mu);
   int woken = notify_locked(c, n);
-  loom__lock_release(&c->mu);
+  loom__block_release(&c->mu);
   return woken;
 }
 
 int loom_cond_notify_all(loom_cond *c) {
   if (!c) return LOOM_EINVAL;
   if (!loom_lock_owned(c->lock)) return LOOM_EPERM;
-  loom__lock_acquire(&c->mu);
+  loom__block_acquire(&c->mu);
   int woken = loom__wlist_fire_all(&c->waiters, 0);
-  loom__lock_release(&c->mu);
+  loom__block_release(&c->mu);
   return woken;
 }
 
 size_t loom__cond_n_waiters(loom_cond *c) {
-  loom__lock_acquire(&c->mu);
+  loom__block_acquire(&c->mu);
   size_t n = loom__wlist_len(&c->waiters);
-  loom__lock_release(&c->mu);
+  loom__block_release(&c->mu);
   return n;
 }

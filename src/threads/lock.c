@@ -1,8 +1,8 @@
 /* lock.c - loom_lock: Lock and RLock with FIFO hand-off (see wlist.h).
  *
- * The lock word is `owner` (0 = free) guarded by a futex mutex `mu`.  A
- * release with waiters never frees the lock: it passes ownership straight to
- * the longest waiter that still accepts it.  So `owner == 0` implies nobody
+ * The lock word is `owner` (0 = free) guarded by an internal mutex `mu`
+ * (core/block.h).  A release with waiters never frees the lock: it passes
+ * ownership straight to the longest waiter that still accepts it.  So `owner == 0` implies nobody
  * is left waiting (except waiters that already timed out and are about to
  * unlink themselves), and a newcomer never barges past a waiter: the FIFO
  * fairness asyncio.Lock promises, for threads too.
@@ -10,7 +10,7 @@
 #include "sync_internal.h"
 
 struct loom_lock {
-  loom__lock mu;        /* guards everything below */
+  loom__block mu;        /* guards everything below */
   uintptr_t owner;      /* loom__sync_self() of the holder, 0 when free */
   unsigned depth;       /* recursion depth (1 for a plain lock when held) */
   bool recursive;       /* RLock */
@@ -29,7 +29,7 @@ static int create(loom_lock **out, bool recursive) {
   *out = NULL;
   loom_lock *l = loom__calloc(1, sizeof *l);
   if (!l) return LOOM_ENOMEM;
-  loom__lock_init(&l->mu);
+  loom__block_init(&l->mu);
   l->recursive = recursive;
   loom__live_inc(LOOM_LIVE_SYNC);
   *out = l;
@@ -41,9 +41,9 @@ int loom_rlock_create(loom_lock **out) { return create(out, true); }
 
 int loom_lock_destroy(loom_lock *l) {
   if (!l) return 0;
-  loom__lock_acquire(&l->mu);
+  loom__block_acquire(&l->mu);
   bool busy = l->owner || !loom__wlist_empty(&l->waiters);
-  loom__lock_release(&l->mu);
+  loom__block_release(&l->mu);
   if (busy) return LOOM_EBUSY;
   loom__free(l);
   loom__live_dec(LOOM_LIVE_SYNC);
@@ -59,21 +59,21 @@ static void pass_on_locked(loom_lock *l) {
 
 static int acquire(loom_lock *l, int64_t deadline, bool poll, unsigned depth) {
   uintptr_t me = loom__sync_self();
-  loom__lock_acquire(&l->mu);
+  loom__block_acquire(&l->mu);
   if (l->owner == 0) {
     l->owner = me;
     l->depth = depth;
-    loom__lock_release(&l->mu);
+    loom__block_release(&l->mu);
     return 0;
   }
   if (l->owner == me) {
     int rc = l->recursive ? 0 : LOOM_EDEADLOCK;
     if (rc == 0) l->depth++;
-    loom__lock_release(&l->mu);
+    loom__block_release(&l->mu);
     return rc;
   }
   if (poll) {
-    loom__lock_release(&l->mu);
+    loom__block_release(&l->mu);
     return LOOM_ETIMEDOUT;
   }
   loom__wnode n;
@@ -87,7 +87,7 @@ static int acquire(loom_lock *l, int64_t deadline, bool poll, unsigned depth) {
     if (reason != 0) pass_on_locked(l);
     else l->depth = depth;
   }
-  loom__lock_release(&l->mu);
+  loom__block_release(&l->mu);
   return n.handed && reason == 0 ? 0 : (reason ? reason : LOOM_ETIMEDOUT);
 }
 
@@ -99,43 +99,43 @@ int loom_lock_acquire(loom_lock *l, double timeout) {
 int loom_lock_release(loom_lock *l) {
   if (!l) return LOOM_EINVAL;
   uintptr_t me = loom__sync_self();
-  loom__lock_acquire(&l->mu);
+  loom__block_acquire(&l->mu);
   if (l->owner != me) {
-    loom__lock_release(&l->mu);
+    loom__block_release(&l->mu);
     return LOOM_EPERM;
   }
   if (--l->depth == 0) pass_on_locked(l);
-  loom__lock_release(&l->mu);
+  loom__block_release(&l->mu);
   return 0;
 }
 
 bool loom_lock_locked(const loom_lock *l) {
   if (!l) return false;
-  loom__lock_acquire((loom__lock *)&l->mu);
+  loom__block_acquire((loom__block *)&l->mu);
   bool held = l->owner != 0;
-  loom__lock_release((loom__lock *)&l->mu);
+  loom__block_release((loom__block *)&l->mu);
   return held;
 }
 
 bool loom_lock_owned(const loom_lock *l) {
   if (!l) return false;
   uintptr_t me = loom__sync_self();
-  loom__lock_acquire((loom__lock *)&l->mu);
+  loom__block_acquire((loom__block *)&l->mu);
   bool mine = l->owner == me;
-  loom__lock_release((loom__lock *)&l->mu);
+  loom__block_release((loom__block *)&l->mu);
   return mine;
 }
 
 int loom__lock_release_all(loom_lock *l, unsigned *depth) {
   uintptr_t me = loom__sync_self();
-  loom__lock_acquire(&l->mu);
+  loom__block_acquire(&l->mu);
   if (l->owner != me) {
-    loom__lock_release(&l->mu);
+    loom__block_release(&l->mu);
     return LOOM_EPERM;
   }
   *depth = l->depth;
   pass_on_locked(l);
-  loom__lock_release(&l->mu);
+  loom__block_release(&l->mu);
   return 0;
 }
 
@@ -144,8 +144,8 @@ int loom__lock_acquire_depth(loom_lock *l, unsigned depth) {
 }
 
 size_t loom__lock_n_waiters(loom_lock *l) {
-  loom__lock_acquire(&l->mu);
+  loom__block_acquire(&l->mu);
   size_t n = loom__wlist_len(&l->waiters);
-  loom__lock_release(&l->mu);
+  loom__block_release(&l->mu);
   return n;
 }

@@ -1,10 +1,10 @@
 /* queue.c - loom_queue: FIFO, LIFO and priority queues for threads and
  * tasks (queue.Queue and asyncio.Queue semantics, Python 3.13 shutdown).
  *
- * One futex mutex guards the store and three FIFO waiter lists: getters
- * (waiting for an item; only while the store is empty), putters (waiting for
- * a slot; only while it is full, each offering its item in its node) and
- * joiners.  Items and slots are handed over directly (see wlist.h):
+ * One internal mutex (a biased lock, core/block.h) guards the store and
+ * three FIFO waiter lists: getters (waiting for an item; only while the
+ * store is empty), putters (waiting for a slot; only while it is full, each
+ * offering its item in its node) and joiners.  Items and slots are handed over directly (see wlist.h):
  *  - put with a getter waiting gives the item to that getter, bypassing the
  *    store (which is empty then, so no order is broken);
  *  - get from a full queue moves the first waiting putter's item into the
@@ -18,7 +18,7 @@
 #include "sync_internal.h"
 
 struct loom_queue {
-  loom__lock mu;            /* guards everything below */
+  loom__block mu;            /* guards everything below */
   loom__qstore store;
   _Atomic size_t alen;      /* store.len, readable without mu (spinning) */
   size_t unfinished;        /* items put and not yet task_done */
@@ -37,7 +37,7 @@ int loom_queue_create(loom_queue **out, const loom_queue_options *opts) {
   if (o.kind == LOOM_QUEUE_PRIORITY && !o.cmp) return LOOM_EINVAL;
   loom_queue *q = loom__calloc(1, sizeof *q);
   if (!q) return LOOM_ENOMEM;
-  loom__lock_init(&q->mu);
+  loom__block_init(&q->mu);
   q->store.kind = o.kind;
   q->store.maxsize = o.maxsize;
   q->store.cmp = o.cmp;
@@ -50,10 +50,10 @@ int loom_queue_create(loom_queue **out, const loom_queue_options *opts) {
 
 int loom_queue_destroy(loom_queue *q) {
   if (!q) return 0;
-  loom__lock_acquire(&q->mu);
+  loom__block_acquire(&q->mu);
   bool busy = !loom__wlist_empty(&q->getters) || !loom__wlist_empty(&q->putters) ||
               !loom__wlist_empty(&q->joiners);
-  loom__lock_release(&q->mu);
+  loom__block_release(&q->mu);
   if (busy) return LOOM_EBUSY;
   loom__qstore_fini(&q->store, q->item_dtor);
   loom__free(q);
@@ -108,22 +108,22 @@ static int put_now_locked(loom_queue *q, void *item) {
 
 int loom_queue_put(loom_queue *q, void *item, double timeout) {
   if (!q) return LOOM_EINVAL;
-  loom__lock_acquire(&q->mu);
+  loom__block_acquire(&q->mu);
   int rc = put_now_locked(q, item);
   if (rc != LOOM_EFULL || timeout == 0) {
-    loom__lock_release(&q->mu);
+    loom__block_release(&q->mu);
     return rc;
   }
   if (loom__wlist_empty(&q->putters) && spin_allowed()) {
-    loom__lock_release(&q->mu);
+    loom__block_release(&q->mu);
     spin_for(q, true);
-    loom__lock_acquire(&q->mu);
+    loom__block_acquire(&q->mu);
     /* Re-check whatever the spin saw: the lock was dropped.  If putters
      * parked meanwhile the queue is full and we queue up behind them. */
     if (loom__wlist_empty(&q->putters)) {
       rc = put_now_locked(q, item);
       if (rc != LOOM_EFULL) {
-        loom__lock_release(&q->mu);
+        loom__block_release(&q->mu);
         return rc;
       }
     }
@@ -132,7 +132,7 @@ int loom_queue_put(loom_queue *q, void *item, double timeout) {
   n.item = item;
   loom__wlist_push(&q->putters, &n);
   int reason = loom__wlist_wait(&q->mu, &q->putters, &n, loom_deadline(timeout));
-  loom__lock_release(&q->mu);
+  loom__block_release(&q->mu);
   /* Handed means a getter already moved our item into the queue: the put
    * happened, whatever else the park reported, so it is never lost. */
   return n.handed ? 0 : reason;
@@ -164,21 +164,21 @@ static int get_now_locked(loom_queue *q, void **item) {
 
 int loom_queue_get(loom_queue *q, void **item, double timeout) {
   if (!q || !item) return LOOM_EINVAL;
-  loom__lock_acquire(&q->mu);
+  loom__block_acquire(&q->mu);
   int rc = get_now_locked(q, item);
   if (rc != LOOM_EEMPTY || timeout == 0) {
-    loom__lock_release(&q->mu);
+    loom__block_release(&q->mu);
     return rc;
   }
   if (loom__wlist_empty(&q->getters) && spin_allowed()) {
-    loom__lock_release(&q->mu);
+    loom__block_release(&q->mu);
     spin_for(q, false);
-    loom__lock_acquire(&q->mu);
+    loom__block_acquire(&q->mu);
     /* Re-check (see put); parked getters mean the queue is empty. */
     if (loom__wlist_empty(&q->getters)) {
       rc = get_now_locked(q, item);
       if (rc != LOOM_EEMPTY) {
-        loom__lock_release(&q->mu);
+        loom__block_release(&q->mu);
         return rc;
       }
     }
@@ -186,7 +186,7 @@ int loom_queue_get(loom_queue *q, void **item, double timeout) {
   loom__wnode n;
   n.item = NULL;
   loom__wlist_push(&q->getters, &n);
-  loom__lock_release(&q->mu);
+  loom__block_release(&q->mu);
   int reason = loom__waiter_park(&n.w, loom_deadline(timeout));
   /* Getters are fired with 0 only by a put's hand-off, which unlinked the
    * node and stored the item before firing: no need for the lock again
@@ -195,9 +195,9 @@ int loom_queue_get(loom_queue *q, void **item, double timeout) {
     *item = n.item;
     return 0;
   }
-  loom__lock_acquire(&q->mu);
+  loom__block_acquire(&q->mu);
   if (n.linked) loom__wlist_unlink(&q->getters, &n);
-  loom__lock_release(&q->mu);
+  loom__block_release(&q->mu);
   /* Handed: the item is ours (see put). */
   if (n.handed) {
     *item = n.item;
@@ -212,9 +212,9 @@ int loom_queue_get_nowait(loom_queue *q, void **item) { return loom_queue_get(q,
 
 size_t loom_queue_qsize(const loom_queue *q) {
   if (!q) return 0;
-  loom__lock_acquire((loom__lock *)&q->mu);
+  loom__block_acquire((loom__block *)&q->mu);
   size_t n = q->store.len;
-  loom__lock_release((loom__lock *)&q->mu);
+  loom__block_release((loom__block *)&q->mu);
   return n;
 }
 
@@ -222,9 +222,9 @@ bool loom_queue_empty(const loom_queue *q) { return loom_queue_qsize(q) == 0; }
 
 bool loom_queue_full(const loom_queue *q) {
   if (!q) return false;
-  loom__lock_acquire((loom__lock *)&q->mu);
+  loom__block_acquire((loom__block *)&q->mu);
   bool full = full_locked(q);
-  loom__lock_release((loom__lock *)&q->mu);
+  loom__block_release((loom__block *)&q->mu);
   return full;
 }
 
@@ -234,39 +234,39 @@ size_t loom_queue_maxsize(const loom_queue *q) { return q ? q->store.maxsize : 0
 
 int loom_queue_task_done(loom_queue *q) {
   if (!q) return LOOM_EINVAL;
-  loom__lock_acquire(&q->mu);
+  loom__block_acquire(&q->mu);
   int rc = 0;
   if (q->unfinished == 0)
     rc = LOOM_EINVAL;
   else if (--q->unfinished == 0)
     loom__wlist_fire_all(&q->joiners, 0);
-  loom__lock_release(&q->mu);
+  loom__block_release(&q->mu);
   return rc;
 }
 
 int loom_queue_join(loom_queue *q, double timeout) {
   if (!q) return LOOM_EINVAL;
-  loom__lock_acquire(&q->mu);
+  loom__block_acquire(&q->mu);
   if (q->unfinished == 0) {
-    loom__lock_release(&q->mu);
+    loom__block_release(&q->mu);
     return 0;
   }
   if (timeout == 0) {
-    loom__lock_release(&q->mu);
+    loom__block_release(&q->mu);
     return LOOM_ETIMEDOUT;
   }
   loom__wnode n;
   loom__wlist_push(&q->joiners, &n);
   int reason = loom__wlist_wait(&q->mu, &q->joiners, &n, loom_deadline(timeout));
-  loom__lock_release(&q->mu);
+  loom__block_release(&q->mu);
   return reason;
 }
 
 size_t loom_queue_unfinished(const loom_queue *q) {
   if (!q) return 0;
-  loom__lock_acquire((loom__lock *)&q->mu);
+  loom__block_acquire((loom__block *)&q->mu);
   size_t n = q->unfinished;
-  loom__lock_release((loom__lock *)&q->mu);
+  loom__block_release((loom__block *)&q->mu);
   return n;
 }
 
@@ -275,7 +275,7 @@ size_t loom_queue_unfinished(const loom_queue *q) {
 int loom_queue_shutdown(loom_queue *q, bool immediate) {
   if (!q) return LOOM_EINVAL;
   loom__qstore dropped = {0};
-  loom__lock_acquire(&q->mu);
+  loom__block_acquire(&q->mu);
   q->shutdown = true;
   if (immediate && q->store.len) {
     /* Detach the items; the destructor runs after the lock is dropped (it is
@@ -291,23 +291,25 @@ int loom_queue_shutdown(loom_queue *q, bool immediate) {
   }
   loom__wlist_fire_all(&q->getters, LOOM_ECLOSED);
   loom__wlist_fire_all(&q->putters, LOOM_ECLOSED);
-  loom__lock_release(&q->mu);
+  loom__block_release(&q->mu);
   loom__qstore_fini(&dropped, q->item_dtor);
   return 0;
 }
 
 bool loom_queue_is_shutdown(const loom_queue *q) {
   if (!q) return false;
-  loom__lock_acquire((loom__lock *)&q->mu);
+  loom__block_acquire((loom__block *)&q->mu);
   bool s = q->shutdown;
-  loom__lock_release((loom__lock *)&q->mu);
+  loom__block_release((loom__block *)&q->mu);
   return s;
 }
 
 size_t loom__queue_n_waiters(loom_queue *q, int which) {
   loom__wlist *l = which == 0 ? &q->getters : which == 1 ? &q->putters : &q->joiners;
-  loom__lock_acquire(&q->mu);
+  loom__block_acquire(&q->mu);
   size_t n = loom__wlist_len(l);
-  loom__lock_release(&q->mu);
+  loom__block_release(&q->mu);
   return n;
 }
+
+loom__block *loom__queue_mu(loom_queue *q) { return &q->mu; }

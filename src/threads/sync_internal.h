@@ -24,4 +24,7 @@ size_t loom__event_n_waiters(loom_event *e);
 size_t loom__cond_n_waiters(loom_cond *c);
 size_t loom__queue_n_waiters(loom_queue *q, int which); /* 0 getters, 1 putters, 2 joiners */
 
+/* Test hook: the queue's internal lock (to look at its bias). */
+loom__block *loom__queue_mu(loom_queue *q);
+
 #endif

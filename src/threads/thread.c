@@ -28,7 +28,7 @@ struct loom_thread {
   loom_future fut;       /* the result; its refcount owns this struct */
   pthread_t pt;
   char *name;
-  loom__lock mu;         /* guards the fields below */
+  loom__block mu;         /* guards the fields below */
   bool finished;         /* fn returned and callbacks ran */
   bool reaped;           /* someone called (or is calling) pthread_join */
   bool detached;         /* the handle was destroyed without a join */
@@ -62,11 +62,11 @@ static void *thread_main(void *p) {
   tls_name = t->name;
   set_os_name(t->name);
   loom__executor_run_job(&t->fut);
-  loom__lock_acquire(&t->mu);
+  loom__block_acquire(&t->mu);
   t->finished = true;
   bool detached = t->detached;
   loom__wlist_fire_all(&t->joiners, 0);
-  loom__lock_release(&t->mu);
+  loom__block_release(&t->mu);
   if (detached) loom__live_dec(LOOM_LIVE_THREADS);
   tls_name = NULL;
   loom_future_release(&t->fut); /* may free t */
@@ -88,7 +88,7 @@ int loom_thread_start(loom_thread **out, const char *name, loom_fn fn, void *arg
     loom__free(t);
     return LOOM_ENOMEM;
   }
-  loom__lock_init(&t->mu);
+  loom__block_init(&t->mu);
   loom__future_init(&t->fut, &thread_ops);
   t->fut.fn = fn;
   t->fut.arg = arg;
@@ -122,11 +122,11 @@ static int wait_finished_locked(loom_thread *t, double timeout) {
 int loom_thread_join(loom_thread *t, double timeout) {
   if (!t) return LOOM_EINVAL;
   if (pthread_equal(t->pt, pthread_self())) return LOOM_EDEADLOCK;
-  loom__lock_acquire(&t->mu);
+  loom__block_acquire(&t->mu);
   int rc = wait_finished_locked(t, timeout);
   bool reap = rc == 0 && !t->reaped;
   if (reap) t->reaped = true;
-  loom__lock_release(&t->mu);
+  loom__block_release(&t->mu);
   if (reap) {
     pthread_join(t->pt, NULL);
     loom__live_dec(LOOM_LIVE_THREADS);
@@ -136,9 +136,9 @@ int loom_thread_join(loom_thread *t, double timeout) {
 
 bool loom_thread_is_alive(const loom_thread *t) {
   if (!t) return false;
-  loom__lock_acquire((loom__lock *)&t->mu);
+  loom__block_acquire((loom__block *)&t->mu);
   bool alive = !t->finished;
-  loom__lock_release((loom__lock *)&t->mu);
+  loom__block_release((loom__block *)&t->mu);
   return alive;
 }
 
@@ -158,14 +158,14 @@ const char *loom_thread_current_name(void) {
 
 int loom_thread_destroy(loom_thread *t) {
   if (!t) return 0;
-  loom__lock_acquire(&t->mu);
+  loom__block_acquire(&t->mu);
   bool reaped = t->reaped;
   bool finished = t->finished;
   if (!reaped) {
     t->reaped = true;
     t->detached = true;
   }
-  loom__lock_release(&t->mu);
+  loom__block_release(&t->mu);
   if (!reaped) {
     pthread_detach(t->pt);
     /* Not yet finished: the thread decrements the count when it ends. */

@@ -3,7 +3,8 @@
  *
  * Every blocking primitive here (lock, semaphore, event, condition, barrier,
  * queue, thread join) keeps its waiters in one of these intrusive lists, in
- * arrival order, guarded by the primitive's own futex lock.  A node lives on
+ * arrival order, guarded by the primitive's own lock (a biased lock,
+ * core/block.h: free of atomic RMWs when one thread uses the primitive).  A node lives on
  * the waiting context's stack (thread or task): the waiter publishes it under
  * the lock, drops the lock, parks (loom__waiter_park), retakes the lock and
  * unlinks itself if a waker has not already done so.
@@ -27,7 +28,7 @@
 #include <stdint.h>
 
 #include "../core/internal.h"
-#include "../core/lock.h"
+#include "../core/block.h"
 #include "../core/waiter.h"
 
 typedef struct loom__wnode loom__wnode;
@@ -72,7 +73,7 @@ static inline loom__wnode *loom__wlist_handoff(loom__wlist *l) {
   while (l->head) {
     loom__wnode *n = l->head;
     loom__wlist_unlink(l, n);
-    if (loom__waiter_fire(&n->w, 0)) {
+    if (loom__waiter_fire_locked(&n->w, 0)) {
       n->handed = true;
       return n;
     }
@@ -93,7 +94,7 @@ static inline bool loom__wlist_handoff_item(loom__wlist *l, void *item) {
     loom__wlist_unlink(l, n);
     n->item = item;
     n->handed = true;
-    if (loom__waiter_fire(&n->w, 0)) return true;
+    if (loom__waiter_fire_locked(&n->w, 0)) return true;
     n->handed = false;
     n->item = NULL;
   }
@@ -107,7 +108,7 @@ static inline int loom__wlist_fire_all(loom__wlist *l, int reason) {
   while (l->head) {
     loom__wnode *n = l->head;
     loom__wlist_unlink(l, n);
-    if (loom__waiter_fire(&n->w, reason)) woken++;
+    if (loom__waiter_fire_locked(&n->w, reason)) woken++;
   }
   return woken;
 }
@@ -116,11 +117,11 @@ static inline int loom__wlist_fire_all(loom__wlist *l, int reason) {
  * `deadline`, retake mu and make sure n is unlinked.  Returns the park
  * reason: 0, LOOM_ETIMEDOUT, LOOM_ECANCELLED or a primitive's own reason.
  * n->handed tells whether a resource came with the wake-up. */
-static inline int loom__wlist_wait(loom__lock *mu, loom__wlist *l, loom__wnode *n,
+static inline int loom__wlist_wait(loom__block *mu, loom__wlist *l, loom__wnode *n,
                                    int64_t deadline) {
-  loom__lock_release(mu);
+  loom__block_release(mu);
   int reason = loom__waiter_park(&n->w, deadline);
-  loom__lock_acquire(mu);
+  loom__block_acquire(mu);
   if (n->linked) loom__wlist_unlink(l, n);
   return reason;
 }

@@ -39,7 +39,7 @@ static void nh_unpark(loom__waiter *w) {
   if (!loom__loop_on_thread(loop)) loom__loop_wake(loop);
 }
 
-static const loom__park_ops nh_ops = {nh_park, nh_unpark};
+static const loom__park_ops nh_ops = {nh_park, nh_unpark, NULL};
 
 /* Create a loop and drive it from this thread as if inside a task. */
 static inline loom_loop *nh_enter(void) {

@@ -72,7 +72,7 @@ static void ft_park(loom__waiter *w, int64_t deadline) {
 
 static void ft_unpark(loom__waiter *w) { (void)w; /* ft_park polls */ }
 
-static const loom__park_ops ft_ops = {ft_park, ft_unpark};
+static const loom__park_ops ft_ops = {ft_park, ft_unpark, NULL};
 
 static inline void ft_init(fake_task *t) {
   memset(t, 0, sizeof *t);
