@@ -192,10 +192,13 @@ loom_loop *loom__loop_current(void);
 /* The loop the calling thread drives, or NULL (loop.c). */
 extern _Thread_local loom_loop *loom__tls_loop __attribute__((tls_model("initial-exec")));
 
-/* True if the caller is the thread driving `loop`. Any thread.  Inline: a
- * task waking a task of its own loop asks this on every hop. */
+/* True if the caller is the thread driving `loop` (never NULL: every caller
+ * holds a live loop).  Any thread.  Inline: a task waking a task of its own
+ * loop asks this on every hop.  No NULL test: under link-time optimisation
+ * one made GCC follow an impossible NULL-loop path from loom__task_post into
+ * loom__loop_post_threadsafe_checked and warn (-Wstringop-overflow). */
 static inline bool loom__loop_on_thread(const loom_loop *loop) {
-  return loop && loom__tls_loop == loop;
+  return loom__tls_loop == loop;
 }
 
 /* ---- hooks for the task layer ------------------------------------------ */

@@ -59,7 +59,11 @@ int loom_run_ex(loom_fn fn, void *arg, const loom_loop_options *opts, void **res
   if (rc < 0) return rc;
   loom_future *main_task = NULL;
   rc = loom_task_spawn(loop, fn, arg, "main", &main_task);
-  if (rc == 0) {
+  /* A spawn that returns 0 always gives a task; saying so lets the compiler
+   * drop run_until_complete's NULL-future path, which under link-time
+   * optimisation it otherwise followed into loom_future_done and warned
+   * about (-Wstringop-overflow). */
+  if (rc == 0 && main_task) {
     rc = loom_loop_run_until_complete(loop, main_task);
     if (rc == 0 || loom_future_done(main_task)) rc = outcome(main_task, result, dtor);
     cancel_leftovers(loop);

@@ -52,4 +52,22 @@ CM
 cmake -S "$tmp/proj" -B "$tmp/proj/b" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$tmp/proj/b" >/dev/null
 "$tmp/proj/b/use" | grep -qx "answer 42"
-echo "3 passed, 0 failed"
+passed=3
+# An LTO build (cmake/lto.cmake) has fat LTO objects in the build tree's
+# libloom.a; the installed one must be plain machine code (no .gnu.lto_
+# sections, which another gcc version refuses) and link with gcc (with and
+# without -flto) and clang.  Only optimised builds have them.
+lto_sections() { readelf -S "$1" 2>/dev/null | grep -c '\.gnu\.lto_' || true; }
+if [ "$(lto_sections "$build/libloom.a")" -gt 0 ]; then
+  n=$(lto_sections "${libdir}libloom.a")
+  [ "$n" -eq 0 ] || { echo "installed libloom.a still has $n LTO sections"; exit 1; }
+  passed=$((passed + 1))
+  static_libs=$(pkg-config --libs --static loom | sed 's/-lloom//')
+  for cc in "gcc -O2" "gcc -O2 -flto" "clang"; do
+    if ! command -v ${cc%% *} >/dev/null; then echo "no ${cc%% *}: skipped"; continue; fi
+    $cc "$tmp/use.c" $(pkg-config --cflags loom) "${libdir}libloom.a" $static_libs -o "$tmp/use_lto"
+    "$tmp/use_lto" | grep -qx "answer 42"
+    passed=$((passed + 1))
+  done
+fi
+echo "$passed passed, 0 failed"
