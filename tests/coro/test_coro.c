@@ -387,7 +387,10 @@ static void __attribute__((noinline)) bt_leaf(int depth) {
   loom__coro_switch(&bt_co, &bt_main);
 }
 
-static void bt_body(loom__coro *self, void *arg) { bt_leaf(6); }
+static void __attribute__((noinline)) bt_body(loom__coro *self, void *arg) {
+  bt_leaf(6);
+  __asm__ volatile("" ::: "memory"); /* no tail call: its frame is counted */
+}
 
 LOOM_TEST(coro, backtrace_of_suspended) {
   loom__stack_pool *pool;
