@@ -137,7 +137,7 @@ static void drop_pending(loom_loop *loop) {
 
 int loom_loop_close(loom_loop *loop) {
   if (!loop) return LOOM_EINVAL;
-  if (atomic_load(&loop->running)) return LOOM_EBUSY;
+  if (!loom__loop_idle_or_borrowed(loop)) return LOOM_EBUSY;
   if (atomic_load(&loop->closed)) return 0;
   if (loop->hooks.close) loop->hooks.close(loop, loop->hooks.ctx);
   run_bookkeeping(loop);

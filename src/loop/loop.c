@@ -31,6 +31,7 @@
  * clear writes the eventfd, and the loop clears it (after reading the
  * eventfd) before draining, so a post is never left without a wake-up.
  */
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -356,12 +357,52 @@ static void loop_iterate(loom_loop *loop, bool nowait) {
 
 /* ---- running ----------------------------------------------------------------- */
 
+/* Take `running` for this thread.  A thread that holds it only to borrow
+ * the loop for a moment (loom__loop_borrow) is waited for, not reported as
+ * another driver.  False: another thread drives the loop. */
+static bool claim_running(loom_loop *loop) {
+  for (;;) {
+    bool idle = false;
+    if (atomic_compare_exchange_strong(&loop->running, &idle, true)) return true;
+    if (!atomic_load(&loop->borrowers)) return false;
+    sched_yield();
+  }
+}
+
+bool loom__loop_borrow(loom_loop *loop, loom_loop **saved) {
+  /* Counted before the claim, so that a driver whose claim fails because
+   * of us sees the count and waits (claim_running). */
+  atomic_fetch_add(&loop->borrowers, 1);
+  bool idle = false;
+  if (atomic_load(&loop->closed) ||
+      !atomic_compare_exchange_strong(&loop->running, &idle, true)) {
+    atomic_fetch_sub(&loop->borrowers, 1);
+    return false;
+  }
+  *saved = loom__tls_loop;
+  loom__tls_loop = loop;
+  return true;
+}
+
+void loom__loop_unborrow(loom_loop *loop, loom_loop *saved) {
+  loom__tls_loop = saved;
+  atomic_store(&loop->running, false);
+  atomic_fetch_sub(&loop->borrowers, 1);
+}
+
+bool loom__loop_idle_or_borrowed(loom_loop *loop) {
+  while (atomic_load(&loop->running)) {
+    if (!atomic_load(&loop->borrowers)) return false;
+    sched_yield();
+  }
+  return true;
+}
+
 static int loop_enter(loom_loop *loop) {
   if (!loop) return LOOM_EINVAL;
   if (atomic_load(&loop->closed)) return LOOM_ECLOSED;
   if (loom__tls_loop) return LOOM_EBUSY;
-  bool idle = false;
-  if (!atomic_compare_exchange_strong(&loop->running, &idle, true)) return LOOM_EBUSY;
+  if (!claim_running(loop)) return LOOM_EBUSY;
   loom__tls_loop = loop;
   clock_update(loop);
   return 0;
@@ -387,8 +428,7 @@ int loom__loop_run_once(loom_loop *loop, bool nowait) {
   bool nested = loom__tls_loop == loop;
   if (!nested) {
     if (loom__tls_loop) return LOOM_EBUSY;
-    bool idle = false;
-    if (!atomic_compare_exchange_strong(&loop->running, &idle, true)) return LOOM_EBUSY;
+    if (!claim_running(loop)) return LOOM_EBUSY;
     loom__tls_loop = loop;
     clock_update(loop);
   }

@@ -79,6 +79,7 @@ struct loom_loop {
 
   /* State. */
   _Atomic bool running;
+  _Atomic uint32_t borrowers;   /* threads in loom__loop_borrow (running may be theirs) */
   _Atomic bool stop_req;
   _Atomic bool ruc_done;        /* run_until_complete's future finished */
   _Atomic bool closed;          /* read by posting threads */
@@ -162,8 +163,6 @@ void loom__loop_executor_fini(loom_loop *loop);
 extern loom__callback loom__inbox_closed;
 /* Move the thread-safe inbox to the ready queue. */
 void loom__loop_inbox_drain(loom_loop *loop);
-/* loom__loop_post_threadsafe that says whether the loop took cb. */
-bool loom__loop_post_threadsafe_checked(loom_loop *loop, loom__callback *cb);
 /* Time a callback for the stall detector (only when enabled). */
 void loom__loop_check_slow(loom_loop *loop, int64_t start, const char *what);
 

@@ -83,6 +83,10 @@ static inline void loom__loop_post(loom_loop *loop, loom__callback *cb) {
  * is equivalent to loom__loop_post (and cheaper). */
 void loom__loop_post_threadsafe(loom_loop *loop, loom__callback *cb);
 
+/* Any thread: loom__loop_post_threadsafe that says whether the loop took cb
+ * (false: the loop is closed; cb is the caller's again). */
+bool loom__loop_post_threadsafe_checked(loom_loop *loop, loom__callback *cb);
+
 /* The full check behind loom__loop_take_next at the end of a batch, which
  * grants hand-off credit (loop.c).  False: the loop must run its course. */
 bool loom__loop_handoff_grant(loom_loop *loop);
@@ -231,6 +235,21 @@ int loom__loop_default_executor(loom_loop *loop, loom_executor **out);
  * ping-pong runs far fewer iterations than hops. */
 uint64_t loom__loop_iterations(const loom_loop *loop);
 uint64_t loom__loop_polls(const loom_loop *loop);
+
+/* Any thread: become, for a moment, the thread driving `loop` if no thread
+ * drives it (and it is not closed), to do loop-thread work in place - e.g.
+ * a task cancelled from another thread while its loop is idle
+ * (task.c).  True: done, *saved holds this thread's own loop (a thread may
+ * drive another loop meanwhile; it must not run that loop's tasks until
+ * loom__loop_unborrow).  False: another thread drives it (post instead).
+ * A thread starting or closing the loop meanwhile waits for the borrow to
+ * end rather than failing with LOOM_EBUSY.  Never blocks otherwise. */
+bool loom__loop_borrow(loom_loop *loop, loom_loop **saved);
+void loom__loop_unborrow(loom_loop *loop, loom_loop *saved);
+
+/* True once no thread drives `loop` (waiting out borrows); false if a
+ * thread runs it (lifecycle.c's close). */
+bool loom__loop_idle_or_borrowed(loom_loop *loop);
 
 /* Run one iteration (poll with timeout 0 if `nowait`, else block until
  * something is ready) outside run_forever, e.g. from the close hook.

@@ -265,9 +265,10 @@ static void set_cancel_msg(loom__task *t, const char *msg) {
   t->msg = m;
 }
 
-bool loom_task_cancel(loom_future *f, const char *msg) {
-  loom__task *t = loom__task_of(f);
-  if (!t || t->finished || loom_future_done(f)) return false;
+/* The cancellation itself, on the thread driving t's loop (or with no loop
+ * left: abandoned at close). */
+static bool cancel_here(loom__task *t, const char *msg) {
+  if (t->finished || loom_future_done(&t->fut)) return false;
   t->cancel_requests++;
   set_cancel_msg(t, msg);
   atomic_store(&t->fut.cancel_req, true);
@@ -280,6 +281,72 @@ bool loom_task_cancel(loom_future *f, const char *msg) {
     return true;
   t->cancel_pending = true;
   return true;
+}
+
+/* ---- cancellation from another thread ----------------------------------------
+ * A cancellation fires the task's waiter, and a waiter published in a queue,
+ * lock, event... is claimed by its own loop's thread with a plain load and
+ * store (loom__waiter_fire_locked): sound only because every other firer
+ * holds the primitive's lock or runs on that thread.  A cancellation also
+ * writes fields (cancel_requests, cancel_pending, msg) the loop reads
+ * unlocked.  So a cancellation from another thread (loom_future_cancel or
+ * loom_wait_for on a task, a gather of another loop's tasks) runs on the
+ * loop's thread: in place when nobody drives the loop (this thread borrows
+ * it, so a task cancelled before it started still never runs), else posted
+ * to the loop, like asyncio's call_soon_threadsafe(task.cancel). */
+typedef struct remote_cancel {
+  loom__callback cb;  /* in the loop's inbox */
+  loom_future *task;  /* one reference */
+  char *msg;          /* owned copy, or NULL */
+} remote_cancel;
+
+static void remote_cancel_free(remote_cancel *r) {
+  loom_future_release(r->task);
+  loom__free(r->msg);
+  loom__free(r);
+  loom__live_dec(LOOM_LIVE_OTHER);
+}
+
+/* On the loop's thread (or at its close: then t is done already). */
+static void remote_cancel_run(loom__callback *cb) {
+  remote_cancel *r = LOOM__CONTAINER_OF(cb, remote_cancel, cb);
+  (void)cancel_here(loom__task_of(r->task), r->msg);
+  remote_cancel_free(r);
+}
+
+/* Post the request to the loop that another thread drives.  False if it
+ * could not be posted (no memory, loop closed: its tasks are done). */
+static bool cancel_remote(loom__task *t, loom_loop *loop, const char *msg) {
+  remote_cancel *r = loom__malloc(sizeof *r);
+  char *m = msg ? loom__strdup(msg) : NULL;
+  if (!r || (msg && !m)) {
+    loom__free(r);
+    loom__free(m);
+    return false;
+  }
+  /* Run at close too (a request still queued then), so the reference is
+   * freed.  (One posted in the instant between that run and the inbox's
+   * closing is dropped with the rest, and leaks.) */
+  loom__loop_run_at_close(remote_cancel_run);
+  loom__callback_init(&r->cb, remote_cancel_run);
+  r->task = loom_future_retain(&t->fut);
+  r->msg = m;
+  loom__live_inc(LOOM_LIVE_OTHER);
+  if (loom__loop_post_threadsafe_checked(loop, &r->cb)) return true;
+  remote_cancel_free(r); /* refused: the loop closed, its tasks are done */
+  return false;
+}
+
+bool loom_task_cancel(loom_future *f, const char *msg) {
+  loom__task *t = loom__task_of(f);
+  if (!t || loom_future_done(f)) return false;
+  loom__task_loop *tl = __atomic_load_n((loom__task_loop **)&t->fut.producer, __ATOMIC_ACQUIRE);
+  if (!tl || loom__loop_on_thread(tl->loop)) return cancel_here(t, msg);
+  loom_loop *loop = tl->loop, *saved;
+  if (!loom__loop_borrow(loop, &saved)) return cancel_remote(t, loop, msg);
+  bool recorded = cancel_here(t, msg);
+  loom__loop_unborrow(loop, saved);
+  return recorded;
 }
 
 static bool task_cancel_op(loom_future *f, const char *msg) {
