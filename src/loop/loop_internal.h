@@ -57,7 +57,12 @@ typedef struct loom__loop_hot {
    * may skip the next iteration without the full check, and a word that
    * anything needing an iteration soon raises - a thread-safe post, a stop,
    * run_until_complete's future, the stall detector switched on.  The
-   * iteration clears both before it looks at what they stand for. */
+   * iteration clears both before it looks at what they stand for.
+   * attn only makes the end come sooner: every grant re-reads the inbox,
+   * stop and run_until_complete flags itself and grants at most
+   * GAP_CHECK_EVERY hops (one with timers pending), so a raise seen late
+   * (relaxed load) or racing with the clear delays the iteration by a
+   * bounded number of hops, never forever. */
   uint32_t handoff_credit;      /* loop thread only */
   _Atomic uint32_t attn;        /* any thread */
 } loom__loop_hot;
