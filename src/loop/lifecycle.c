@@ -155,7 +155,7 @@ int loom_loop_close(loom_loop *loop) {
 
 void loom_loop_destroy(loom_loop *loop) {
   if (!loop) return;
-  if (atomic_load(&loop->running)) {
+  if (!loom__loop_idle_or_borrowed(loop)) {
     loom__report("loom_loop_destroy called on a running loop: leaked");
     return;
   }

@@ -13,10 +13,12 @@
  * player takes a cancellation back with loom_task_uncancel and goes on), and
  * check nothing is lost or delivered twice: the score ends exact, in order,
  * with cancellations delivered all along.  (Done in place, the cancel woke
- * a player twice for one wait and corrupted the queue's waiter list.)  Also: a task not started yet, on a loop nobody drives,
- * cancelled from another thread never runs its function; a cancellation
- * that arrives at a loop driven by another thread after the task finished
- * changes nothing; wait_for from a plain thread times out a task. */
+ * a player twice for one wait and corrupted the queue's waiter list.)
+ * Also: a task not started yet, on a loop nobody drives, cancelled from
+ * another thread never runs its function; wait_for from a plain thread
+ * times out a task; a thread running the loop while another borrows it
+ * (idle) to cancel waits for the borrow instead of failing with
+ * LOOM_EBUSY. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
@@ -203,5 +205,67 @@ LOOM_TEST(cancel_thread, wait_for_from_thread_times_out_a_task) {
   LT_RC(w.rc, LOOM_ETIMEDOUT);
   assert_true(loom_future_cancelled(t));
   loom_future_release(t);
+  close_loop(l);
+}
+
+/* ---- borrowing an idle loop never makes a run fail ------------------------- */
+
+typedef struct refuser {
+  _Atomic bool stop;
+  _Atomic long woken; /* cancellations delivered */
+} refuser;
+
+/* Sleeps, refusing every cancellation, until told to stop. */
+static int refusing_sleeper(loom_future *self, void *arg) {
+  refuser *r = arg;
+  while (!atomic_load(&r->stop)) {
+    int rc = loom_sleep(30);
+    if (rc != LOOM_ECANCELLED) return rc;
+    atomic_fetch_add(&r->woken, 1);
+    while (loom_task_uncancel(self) > 0) {}
+  }
+  return 0;
+}
+
+typedef struct hammer {
+  loom_future *task;
+  _Atomic bool done;
+  long made;
+} hammer;
+
+static void *cancel_until_done(void *arg) {
+  hammer *h = arg;
+  while (!atomic_load(&h->done)) {
+    if (loom_future_cancel(h->task)) h->made++;
+    nap_us(5);
+  }
+  return NULL;
+}
+
+LOOM_TEST(cancel_thread, borrowing_never_makes_a_run_fail) {
+  loom_loop *l = ts_loop(false);
+  refuser r = {0};
+  hammer h = {0};
+  LT_RC(loom_task_spawn(l, refusing_sleeper, &r, "refuser", &h.task), 0);
+  loom_future *done;
+  LT_RC(loom_future_create(&done), 0);
+  LT_RC(loom_future_set_result(done, NULL, NULL), 0);
+  LT_RC(loom_loop_run_until_complete(l, done), 0); /* the sleeper parks */
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, cancel_until_done, &h), 0);
+  /* Each run is one iteration; between runs the canceller borrows the idle
+   * loop, and a run starting meanwhile must wait for it, not fail. */
+  for (int i = 0; i < 3000 || (atomic_load(&r.woken) < 10 && i < 300000); i++)
+    LT_RC(loom_loop_run_until_complete(l, done), 0);
+  atomic_store(&h.done, true);
+  pthread_join(th, NULL);
+  LT_CHECK(atomic_load(&r.woken) >= 10, "only %ld cancellations delivered of %ld",
+           atomic_load(&r.woken), h.made);
+  atomic_store(&r.stop, true);
+  loom_task_cancel(h.task, NULL);
+  ts_until(l, h.task);
+  LT_RC(loom_future_exception(h.task, NULL, NULL), 0);
+  loom_future_release(h.task);
+  loom_future_release(done);
   close_loop(l);
 }
