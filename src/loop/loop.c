@@ -369,7 +369,7 @@ static bool claim_running(loom_loop *loop) {
   }
 }
 
-bool loom__loop_borrow(loom_loop *loop, loom_loop **saved) {
+bool loom__loop_borrow(loom_loop *loop) {
   /* Counted before the claim, so that a driver whose claim fails because
    * of us sees the count and waits (claim_running). */
   atomic_fetch_add(&loop->borrowers, 1);
@@ -379,13 +379,10 @@ bool loom__loop_borrow(loom_loop *loop, loom_loop **saved) {
     atomic_fetch_sub(&loop->borrowers, 1);
     return false;
   }
-  *saved = loom__tls_loop;
-  loom__tls_loop = loop;
   return true;
 }
 
-void loom__loop_unborrow(loom_loop *loop, loom_loop *saved) {
-  loom__tls_loop = saved;
+void loom__loop_unborrow(loom_loop *loop) {
   atomic_store(&loop->running, false);
   atomic_fetch_sub(&loop->borrowers, 1);
 }

@@ -241,16 +241,17 @@ int loom__loop_default_executor(loom_loop *loop, loom_executor **out);
 uint64_t loom__loop_iterations(const loom_loop *loop);
 uint64_t loom__loop_polls(const loom_loop *loop);
 
-/* Any thread: become, for a moment, the thread driving `loop` if no thread
- * drives it (and it is not closed), to do loop-thread work in place - e.g.
- * a task cancelled from another thread while its loop is idle
- * (task.c).  True: done, *saved holds this thread's own loop (a thread may
- * drive another loop meanwhile; it must not run that loop's tasks until
- * loom__loop_unborrow).  False: another thread drives it (post instead).
+/* Any thread: keep every thread from driving `loop` for a moment, if none
+ * drives it now (and it is not closed) - so that work only the driving
+ * thread may do races with no driver: a task cancelled from another thread
+ * while its loop is idle (task.c).  This thread does not become the loop's
+ * (loom__loop_on_thread stays false: its posts go through the thread-safe
+ * inbox, so an owner spawning on the idle loop meanwhile is not disturbed).
+ * True: held until loom__loop_unborrow.  False: another thread drives it.
  * A thread starting or closing the loop meanwhile waits for the borrow to
  * end rather than failing with LOOM_EBUSY.  Never blocks otherwise. */
-bool loom__loop_borrow(loom_loop *loop, loom_loop **saved);
-void loom__loop_unborrow(loom_loop *loop, loom_loop *saved);
+bool loom__loop_borrow(loom_loop *loop);
+void loom__loop_unborrow(loom_loop *loop);
 
 /* True once no thread drives `loop` (waiting out borrows); false if a
  * thread runs it (lifecycle.c's close). */

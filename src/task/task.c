@@ -290,10 +290,11 @@ static bool cancel_here(loom__task *t, const char *msg) {
  * holds the primitive's lock or runs on that thread.  A cancellation also
  * writes fields (cancel_requests, cancel_pending, msg) the loop reads
  * unlocked.  So a cancellation from another thread (loom_future_cancel or
- * loom_wait_for on a task, a gather of another loop's tasks) runs on the
- * loop's thread: in place when nobody drives the loop (this thread borrows
- * it, so a task cancelled before it started still never runs), else posted
- * to the loop, like asyncio's call_soon_threadsafe(task.cancel). */
+ * loom_wait_for on a task, a gather of another loop's tasks) is done in
+ * place only while no thread drives the loop (this thread borrows it: no
+ * thread can start driving it meanwhile; a task cancelled before it started
+ * still never runs), else posted to the loop, like asyncio's
+ * call_soon_threadsafe(task.cancel). */
 typedef struct remote_cancel {
   loom__callback cb;  /* in the loop's inbox */
   loom_future *task;  /* one reference */
@@ -342,11 +343,15 @@ bool loom_task_cancel(loom_future *f, const char *msg) {
   if (!t || loom_future_done(f)) return false;
   loom__task_loop *tl = __atomic_load_n((loom__task_loop **)&t->fut.producer, __ATOMIC_ACQUIRE);
   if (!tl || loom__loop_on_thread(tl->loop)) return cancel_here(t, msg);
-  loom_loop *loop = tl->loop, *saved;
-  if (!loom__loop_borrow(loop, &saved)) return cancel_remote(t, loop, msg);
-  bool recorded = cancel_here(t, msg);
-  loom__loop_unborrow(loop, saved);
-  return recorded;
+  loom_loop *loop = tl->loop;
+  if (!loom__loop_borrow(loop)) return cancel_remote(t, loop, msg);
+  /* A compacted task's stack comes back through the loop's timer heap,
+   * which the loop's owner may be using on the idle loop: leave it to the
+   * loop.  Otherwise the wake-up goes through the inbox. */
+  bool compacted = t->compacted;
+  bool recorded = compacted ? false : cancel_here(t, msg);
+  loom__loop_unborrow(loop);
+  return compacted ? cancel_remote(t, loop, msg) : recorded;
 }
 
 static bool task_cancel_op(loom_future *f, const char *msg) {
