@@ -357,42 +357,32 @@ static void loop_iterate(loom_loop *loop, bool nowait) {
 
 /* ---- running ----------------------------------------------------------------- */
 
-/* Take `running` for this thread.  A thread that holds it only to borrow
- * the loop for a moment (loom__loop_borrow) is waited for, not reported as
- * another driver.  False: another thread drives the loop. */
+/* Take `running` for this thread.  A thread that holds the loop only for
+ * a moment (loom__loop_borrow) is waited for, not reported as another
+ * driver.  False: another thread drives the loop. */
 static bool claim_running(loom_loop *loop) {
   for (;;) {
-    bool idle = false;
-    if (atomic_compare_exchange_strong(&loop->running, &idle, true)) return true;
-    if (!atomic_load(&loop->borrowers)) return false;
+    uint32_t seen = LOOM__LOOP_IDLE;
+    if (atomic_compare_exchange_strong(&loop->running, &seen, LOOM__LOOP_DRIVEN)) return true;
+    if (seen != LOOM__LOOP_BORROWED) return false;
     sched_yield();
   }
 }
 
 bool loom__loop_borrow(loom_loop *loop) {
-  /* Counted before the claim, so that a driver whose claim fails because
-   * of us sees the count and waits (claim_running). */
-  atomic_fetch_add(&loop->borrowers, 1);
-  bool idle = false;
-  if (atomic_load(&loop->closed) ||
-      !atomic_compare_exchange_strong(&loop->running, &idle, true)) {
-    atomic_fetch_sub(&loop->borrowers, 1);
-    return false;
-  }
-  return true;
+  uint32_t idle = LOOM__LOOP_IDLE;
+  return !atomic_load(&loop->closed) &&
+         atomic_compare_exchange_strong(&loop->running, &idle, LOOM__LOOP_BORROWED);
 }
 
 void loom__loop_unborrow(loom_loop *loop) {
-  atomic_store(&loop->running, false);
-  atomic_fetch_sub(&loop->borrowers, 1);
+  atomic_store(&loop->running, LOOM__LOOP_IDLE);
 }
 
 bool loom__loop_idle_or_borrowed(loom_loop *loop) {
-  while (atomic_load(&loop->running)) {
-    if (!atomic_load(&loop->borrowers)) return false;
-    sched_yield();
-  }
-  return true;
+  uint32_t v;
+  while ((v = atomic_load(&loop->running)) == LOOM__LOOP_BORROWED) sched_yield();
+  return v == LOOM__LOOP_IDLE;
 }
 
 static int loop_enter(loom_loop *loop) {
@@ -409,7 +399,7 @@ static void loop_leave(loom_loop *loop) {
   atomic_store(&loop->stop_req, false);
   atomic_store(&loop->ruc_done, false);
   loom__tls_loop = NULL;
-  atomic_store(&loop->running, false);
+  atomic_store(&loop->running, LOOM__LOOP_IDLE);
 }
 
 int loom_loop_run_forever(loom_loop *loop) {
@@ -432,7 +422,7 @@ int loom__loop_run_once(loom_loop *loop, bool nowait) {
   loop_iterate(loop, nowait);
   if (!nested) {
     loom__tls_loop = NULL;
-    atomic_store(&loop->running, false);
+    atomic_store(&loop->running, LOOM__LOOP_IDLE);
   }
   return 0;
 }
@@ -469,7 +459,9 @@ void loom_loop_stop(loom_loop *loop) {
   if (loom__tls_loop != loop && !atomic_load(&loop->closed)) loom__loop_wake(loop);
 }
 
-bool loom_loop_is_running(const loom_loop *loop) { return loop && atomic_load(&loop->running); }
+bool loom_loop_is_running(const loom_loop *loop) {
+  return loop && atomic_load(&loop->running) == LOOM__LOOP_DRIVEN;
+}
 bool loom_loop_is_closed(const loom_loop *loop) { return loop && atomic_load(&loop->closed); }
 loom_loop *loom_loop_current(void) { return loom__tls_loop; }
 loom_loop *loom__loop_current(void) { return loom__tls_loop; }

@@ -49,6 +49,10 @@ typedef struct loom__sig_watch {
   struct sigaction old; /* disposition to restore on removal */
 } loom__sig_watch;
 
+/* Who holds the loop (loop.c): nobody, the thread driving it, or a thread
+ * holding drivers off for a moment (loom__loop_borrow). */
+enum { LOOM__LOOP_IDLE = 0, LOOM__LOOP_DRIVEN = 1, LOOM__LOOP_BORROWED = 2 };
+
 struct loom_loop {
   loom__loop_hot hot;           /* first: ready queue, batch (loop_internal.h) */
   loom__poll poll;              /* readiness backend */
@@ -78,8 +82,7 @@ struct loom_loop {
   struct loom_signal_watch *watch_list; /* awaitable watches; sig_mu guards */
 
   /* State. */
-  _Atomic bool running;
-  _Atomic uint32_t borrowers;   /* threads in loom__loop_borrow (running may be theirs) */
+  _Atomic uint32_t running;     /* LOOM__LOOP_IDLE, _DRIVEN or _BORROWED */
   _Atomic bool stop_req;
   _Atomic bool ruc_done;        /* run_until_complete's future finished */
   _Atomic bool closed;          /* read by posting threads */

@@ -43,8 +43,10 @@ int loom_task_spawn_ex(loom_loop *loop, loom_fn fn, void *arg,
   if (!loop || !fn) return LOOM_EINVAL;
   if (opts && opts->stack_size > LOOM__STACK_MAX) return LOOM_EINVAL;
   if (loom_loop_is_closed(loop)) return LOOM_ECLOSED;
-  /* The loop's task list and ready queue belong to the thread driving it. */
-  if (loom_loop_is_running(loop) && !loom__loop_on_thread(loop)) return LOOM_EINVALIDSTATE;
+  /* The loop's task list and ready queue belong to the thread driving it
+   * (a thread borrowing it to cancel a task touches neither: wait it out). */
+  if (!loom__loop_on_thread(loop) && !loom__loop_idle_or_borrowed(loop))
+    return LOOM_EINVALIDSTATE;
   int err = 0;
   loom__task_loop *tl = loom__task_loop_get(loop, true, &err);
   if (!tl) return err;

@@ -16,9 +16,9 @@
  * a player twice for one wait and corrupted the queue's waiter list.)
  * Also: a task not started yet, on a loop nobody drives, cancelled from
  * another thread never runs its function; wait_for from a plain thread
- * times out a task; a thread running the loop while another borrows it
- * (idle) to cancel waits for the borrow instead of failing with
- * LOOM_EBUSY. */
+ * times out a task; a thread running the loop or spawning on it while
+ * another borrows it (idle) to cancel waits for the borrow instead of
+ * failing (LOOM_EBUSY, LOOM_EINVALIDSTATE). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
@@ -242,8 +242,15 @@ static void *cancel_until_done(void *arg) {
   return NULL;
 }
 
-LOOM_TEST(cancel_thread, borrowing_never_makes_a_run_fail) {
+static int count_one(loom_future *self, void *arg) {
+  (void)self;
+  atomic_fetch_add((_Atomic long *)arg, 1);
+  return 0;
+}
+
+LOOM_TEST(cancel_thread, borrowing_never_makes_a_run_or_spawn_fail) {
   loom_loop *l = ts_loop(false);
+  _Atomic long quick = 0;
   refuser r = {0};
   hammer h = {0};
   LT_RC(loom_task_spawn(l, refusing_sleeper, &r, "refuser", &h.task), 0);
@@ -254,9 +261,19 @@ LOOM_TEST(cancel_thread, borrowing_never_makes_a_run_fail) {
   pthread_t th;
   assert_int_equal(pthread_create(&th, NULL, cancel_until_done, &h), 0);
   /* Each run is one iteration; between runs the canceller borrows the idle
-   * loop, and a run starting meanwhile must wait for it, not fail. */
-  for (int i = 0; i < 3000 || (atomic_load(&r.woken) < 10 && i < 300000); i++)
+   * loop, and a run or a spawn starting meanwhile must wait for it, not
+   * fail. */
+  long spawned = 0;
+  for (int i = 0; i < 3000 || (atomic_load(&r.woken) < 10 && i < 300000); i++) {
     LT_RC(loom_loop_run_until_complete(l, done), 0);
+    if (spawned < 3000) {
+      LT_RC(loom_task_spawn(l, count_one, &quick, NULL, NULL), 0);
+      spawned++;
+    }
+  }
+  for (int i = 0; i < 1000 && atomic_load(&quick) < spawned; i++)
+    LT_RC(loom_loop_run_until_complete(l, done), 0);
+  assert_int_equal(atomic_load(&quick), spawned);
   atomic_store(&h.done, true);
   pthread_join(th, NULL);
   LT_CHECK(atomic_load(&r.woken) >= 10, "only %ld cancellations delivered of %ld",
