@@ -379,10 +379,17 @@ void loom__loop_unborrow(loom_loop *loop) {
   atomic_store(&loop->running, LOOM__LOOP_IDLE);
 }
 
-bool loom__loop_idle_or_borrowed(loom_loop *loop) {
+static __attribute__((noinline, cold)) bool wait_out_borrow(loom_loop *loop) {
   uint32_t v;
   while ((v = atomic_load(&loop->running)) == LOOM__LOOP_BORROWED) sched_yield();
   return v == LOOM__LOOP_IDLE;
+}
+
+/* On every spawn from outside the loop (W2 spawns a million): the idle
+ * case is one load. */
+bool loom__loop_idle_or_borrowed(loom_loop *loop) {
+  if (LOOM__LIKELY(atomic_load(&loop->running) == LOOM__LOOP_IDLE)) return true;
+  return wait_out_borrow(loop);
 }
 
 static int loop_enter(loom_loop *loop) {
