@@ -369,6 +369,9 @@ static bool claim_running(loom_loop *loop) {
   }
 }
 
+bool loom__loop_claim(loom_loop *loop) { return claim_running(loop); }
+void loom__loop_unclaim(loom_loop *loop) { atomic_store(&loop->running, LOOM__LOOP_IDLE); }
+
 bool loom__loop_borrow(loom_loop *loop) {
   uint32_t idle = LOOM__LOOP_IDLE;
   return !atomic_load(&loop->closed) &&

@@ -115,6 +115,11 @@ struct loom_loop {
 /* The loop this thread drives (loop.c). */
 extern _Thread_local loom_loop *loom__tls_loop __attribute__((tls_model("initial-exec")));
 
+/* Drive `loop` (running = DRIVEN), waiting out a borrow: false if another
+ * thread drives it.  The caller sets loom__tls_loop itself (loop.c). */
+bool loom__loop_claim(loom_loop *loop);
+void loom__loop_unclaim(loom_loop *loop);
+
 /* ---- timer.c ---- */
 void loom__timers_fini(loom_loop *loop);
 /* Fire timers due at loop->now, created before this call (see timer.c). */

@@ -63,6 +63,7 @@ int loom_task_spawn_ex(loom_loop *loop, loom_fn fn, void *arg,
   loom__callback_init(&t->step, first_step);
   atomic_init(&t->name, name);
   t->fut.producer = tl;
+  t->fut.job_next = (loom_future *)(void *)loop; /* loom__task_home */
   t->fut.fn = fn;
   t->fut.arg = arg;
   t->fut.producer_data = ++tl->next_id;
@@ -343,9 +344,10 @@ static bool cancel_remote(loom__task *t, loom_loop *loop, const char *msg) {
 bool loom_task_cancel(loom_future *f, const char *msg) {
   loom__task *t = loom__task_of(f);
   if (!t || loom_future_done(f)) return false;
+  /* Not tl->loop: the task state may be freed by a close meanwhile. */
   loom__task_loop *tl = __atomic_load_n((loom__task_loop **)&t->fut.producer, __ATOMIC_ACQUIRE);
-  if (!tl || loom__loop_on_thread(tl->loop)) return cancel_here(t, msg);
-  loom_loop *loop = tl->loop;
+  loom_loop *loop = loom__task_home(t);
+  if (!tl || loom__loop_on_thread(loop)) return cancel_here(t, msg);
   if (!loom__loop_borrow(loop)) return cancel_remote(t, loop, msg);
   /* A compacted task's stack comes back through the loop's timer heap,
    * which the loop's owner may be using on the idle loop: leave it to the

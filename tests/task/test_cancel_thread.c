@@ -18,7 +18,8 @@
  * another thread never runs its function; wait_for from a plain thread
  * times out a task; a thread running the loop or spawning on it while
  * another borrows it (idle) to cancel waits for the borrow instead of
- * failing (LOOM_EBUSY, LOOM_EINVALIDSTATE). */
+ * failing (LOOM_EBUSY, LOOM_EINVALIDSTATE); cancellations racing with the
+ * loop's close are posted to it and run or freed by the close. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
@@ -285,4 +286,46 @@ LOOM_TEST(cancel_thread, borrowing_never_makes_a_run_or_spawn_fail) {
   loom_future_release(h.task);
   loom_future_release(done);
   close_loop(l);
+}
+
+/* ---- cancellations racing with the loop's close ------------------------------ */
+
+enum { RACERS = 200 };
+
+typedef struct close_race {
+  loom_future *t[RACERS];
+  _Atomic bool go, stop;
+} close_race;
+
+static void *cancel_all_until_stop(void *arg) {
+  close_race *c = arg;
+  while (!atomic_load(&c->go)) nap_us(10);
+  while (!atomic_load(&c->stop))
+    for (int i = 0; i < RACERS; i++) loom_future_cancel(c->t[i]);
+  return NULL;
+}
+
+LOOM_TEST(cancel_thread, cancels_racing_a_close_lose_nothing) {
+  loom_loop *l = ts_loop(false);
+  close_race c = {0};
+  for (int i = 0; i < RACERS; i++) LT_RC(loom_task_spawn(l, sleeper, NULL, NULL, &c.t[i]), 0);
+  loom_future *done;
+  LT_RC(loom_future_create(&done), 0);
+  LT_RC(loom_future_set_result(done, NULL, NULL), 0);
+  LT_RC(loom_loop_run_until_complete(l, done), 0); /* all asleep */
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, cancel_all_until_stop, &c), 0);
+  atomic_store(&c.go, true);
+  /* The close cancels them too, while the other thread does: the close
+   * holds the loop, so the other thread's requests are posted, and run or
+   * freed by the close (the harness checks nothing leaked). */
+  LT_RC(loom_loop_close(l), 0);
+  atomic_store(&c.stop, true);
+  pthread_join(th, NULL);
+  for (int i = 0; i < RACERS; i++) {
+    assert_true(loom_future_cancelled(c.t[i]));
+    loom_future_release(c.t[i]);
+  }
+  loom_future_release(done);
+  loom_loop_destroy(l);
 }
