@@ -67,6 +67,8 @@ int loom_loop_create(loom_loop **out, const loom_loop_options *opts);
  * cancelled and reported), pending callbacks and timers are dropped without
  * running, reader/writer/signal registrations are removed (the fds are not
  * closed: they belong to the caller), the backend is closed.  Idempotent.
+ * While it closes, the calling thread drives the loop (unless it drives
+ * another loop): another thread starting it meanwhile gets LOOM_EBUSY.
  * Returns 0, or LOOM_EBUSY if the loop is running (nothing is done). */
 int loom_loop_close(loom_loop *loop);
 

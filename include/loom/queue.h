@@ -43,7 +43,11 @@ typedef enum loom_queue_kind {
 } loom_queue_kind;
 
 /* Order of a priority queue: negative if `a` must come out before `b`,
- * positive if after, 0 if equal (equal items come out in put order). */
+ * positive if after, 0 if equal (equal items come out in put order).  It
+ * runs inside the queue's internal lock, on whichever thread or task puts or
+ * gets: it must be quick and must not block, wait on anything loom offers,
+ * or touch this queue (every other user of the queue waits for it, a
+ * thread of another loop spinning rather than sleeping). */
 typedef int (*loom_queue_cmp)(const void *a, const void *b, void *ctx);
 
 typedef struct loom_queue_options {

@@ -178,7 +178,12 @@ int loom_yield(void);
 /* Request cancellation of `task`, with an optional message (copied; kept as
  * the cancelled task's error message).  Returns true if the request was
  * recorded (the task was not done), false if the task is already done or f
- * is not a task.  See the rules at the top of this file. */
+ * is not a task.  See the rules at the top of this file.
+ * Any thread: from a thread that does not drive the task's loop, the
+ * request is recorded at once if no thread drives that loop, else posted to
+ * the loop and recorded by its thread soon after (true once posted; false
+ * also if the loop is closed or the request could not be allocated).  So
+ * loom_future_cancel and loom_wait_for work on a task from anywhere. */
 bool loom_task_cancel(loom_future *task, const char *msg);
 
 /* Number of cancellation requests of `task` not withdrawn by uncancel

@@ -37,6 +37,25 @@
  * Rules: a holder never suspends, blocks or migrates to another thread while
  * holding (every user drops it before parking); signal handlers never take
  * one; holding one recursively is a bug (as for the futex lock).
+ *
+ * Corner cases, and why they are safe (reviewed; keep them so):
+ *  - `held_biased` is one flag per lock, not per thread: only the holder
+ *    sets it (after a biased acquire) and clears it (before `inside = 0`);
+ *    the next holder reads it in its own release, after it saw `inside == 0`
+ *    (acquire) or took `real`.  There is never a second holder to share it.
+ *  - A revoker waits only for a critical section of the owner.  No user
+ *    parks, blocks or calls out while holding, except a priority queue's
+ *    comparator (documented in loom/queue.h: quick, never waits).  A task
+ *    switched out while holding would deadlock the futex lock as well (the
+ *    next task of its thread waits for itself); here debug builds abort.
+ *  - fork(): the child's one thread has the forking thread's token, so
+ *    locks biased to it stay biased; a lock biased to another parent thread
+ *    is revoked by the child's first use (that thread's `inside` is 0 unless
+ *    it forked inside a critical section, which the futex lock does not
+ *    survive either); heavy_barrier re-registers if the child must.
+ *  - Loops driven by one thread then another, tasks woken from other loops:
+ *    the token is the thread's, not the task's or the loop's, so a second
+ *    thread revokes as any thread does.
  */
 #ifndef LOOM_CORE_BLOCK_H
 #define LOOM_CORE_BLOCK_H

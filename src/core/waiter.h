@@ -103,7 +103,10 @@ bool loom__waiter_fire(loom__waiter *w, int reason);
 
 /* Like loom__waiter_fire, for a firer holding the lock of the structure w
  * is published in, when every firer of w either holds that lock or is the
- * thread running w's owner (see fire_local).  On that thread nobody else can
+ * thread running w's owner (see fire_local).  Only the wait lists of
+ * src/threads (wlist.h, the barrier) qualify: the waiters of loom_wait,
+ * as_completed, task groups and pools, streams and futures are published
+ * in several places or fired without one lock, so they keep the CAS.  On that thread nobody else can
  * fire w meanwhile, so the claim is a load and a store instead of a
  * compare-and-swap (an atomic read-modify-write, the dearest thing on a
  * same-loop task hand-off).  Elsewhere it is loom__waiter_fire. */

@@ -112,21 +112,30 @@ static void run_bookkeeping(loom_loop *loop) {
   if (bind) loom__tls_loop = NULL;
 }
 
-static void drop_queue(loom__callback *cb) {
+/* Drop queued callbacks; with `keepers`, run those that must not be lost
+ * (loom__loop_run_at_close) instead. */
+static void drop_queue(loom__callback *cb, bool keepers) {
   while (cb) {
     loom__callback *next = cb->next;
-    loom__handle_drop_cb(cb); /* task-layer entries are simply forgotten */
+    cb->next = NULL;
+    if (keepers && runs_at_close(cb->fn))
+      cb->fn(cb);
+    else
+      loom__handle_drop_cb(cb); /* task-layer entries are simply forgotten */
     cb = next;
   }
 }
 
-/* Drop every queued callback and armed timer without running them. */
+/* Drop every queued callback and armed timer without running them - but
+ * for bookkeeping posted from other threads since run_bookkeeping (e.g. a
+ * task cancelled from another thread during the close), which runs: the
+ * loop is closed now, so it posts nothing that could be left behind. */
 static void drop_pending(loom_loop *loop) {
   loom__callback *in = atomic_exchange(&loop->inbox, &loom__inbox_closed);
-  if (in != &loom__inbox_closed) drop_queue(in);
+  if (in != &loom__inbox_closed) drop_queue(in, true);
   loom__callback *ready = loop->hot.ready.head;
   loop->hot.ready.head = loop->hot.ready.tail = NULL;
-  drop_queue(ready);
+  drop_queue(ready, false);
   while (loop->heap_len) {
     loom__heap_ent *e = &loop->heap[--loop->heap_len];
     if (loom__heap_ent_inline(e)) continue; /* a callback without a handle: nothing to free */
@@ -135,10 +144,7 @@ static void drop_pending(loom_loop *loop) {
   }
 }
 
-int loom_loop_close(loom_loop *loop) {
-  if (!loop) return LOOM_EINVAL;
-  if (atomic_load(&loop->running)) return LOOM_EBUSY;
-  if (atomic_load(&loop->closed)) return 0;
+static void close_now(loom_loop *loop) {
   if (loop->hooks.close) loop->hooks.close(loop, loop->hooks.ctx);
   run_bookkeeping(loop);
   atomic_store(&loop->closed, true);
@@ -150,12 +156,33 @@ int loom_loop_close(loom_loop *loop) {
   loop->poll.ops->close(&loop->poll);
   /* wake_fd stays open until destroy: a thread racing with close may still
    * write it (its post was refused or dropped, but its wake-up is in flight). */
+}
+
+int loom_loop_close(loom_loop *loop) {
+  if (!loop) return LOOM_EINVAL;
+  /* Close as the thread driving the loop, so that another thread cannot
+   * start it, spawn on it or cancel its tasks in place meanwhile (those
+   * wait, fail or post).  A thread driving another loop cannot (the close
+   * hook would run this loop's tasks inside that loop's): it closes as it
+   * is, the loop idle. */
+  bool drive = !loom__tls_loop;
+  if (drive) {
+    if (!loom__loop_claim(loop)) return LOOM_EBUSY;
+    loom__tls_loop = loop;
+  } else if (!loom__loop_idle_or_borrowed(loop)) {
+    return LOOM_EBUSY;
+  }
+  if (!atomic_load(&loop->closed)) close_now(loop);
+  if (drive) {
+    loom__tls_loop = NULL;
+    loom__loop_unclaim(loop);
+  }
   return 0;
 }
 
 void loom_loop_destroy(loom_loop *loop) {
   if (!loop) return;
-  if (atomic_load(&loop->running)) {
+  if (!loom__loop_idle_or_borrowed(loop)) {
     loom__report("loom_loop_destroy called on a running loop: leaked");
     return;
   }

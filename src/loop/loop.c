@@ -31,6 +31,7 @@
  * clear writes the eventfd, and the loop clears it (after reading the
  * eventfd) before draining, so a post is never left without a wake-up.
  */
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -356,12 +357,49 @@ static void loop_iterate(loom_loop *loop, bool nowait) {
 
 /* ---- running ----------------------------------------------------------------- */
 
+/* Take `running` for this thread.  A thread that holds the loop only for
+ * a moment (loom__loop_borrow) is waited for, not reported as another
+ * driver.  False: another thread drives the loop. */
+static bool claim_running(loom_loop *loop) {
+  for (;;) {
+    uint32_t seen = LOOM__LOOP_IDLE;
+    if (atomic_compare_exchange_strong(&loop->running, &seen, LOOM__LOOP_DRIVEN)) return true;
+    if (seen != LOOM__LOOP_BORROWED) return false;
+    sched_yield();
+  }
+}
+
+bool loom__loop_claim(loom_loop *loop) { return claim_running(loop); }
+void loom__loop_unclaim(loom_loop *loop) { atomic_store(&loop->running, LOOM__LOOP_IDLE); }
+
+bool loom__loop_borrow(loom_loop *loop) {
+  uint32_t idle = LOOM__LOOP_IDLE;
+  return !atomic_load(&loop->closed) &&
+         atomic_compare_exchange_strong(&loop->running, &idle, LOOM__LOOP_BORROWED);
+}
+
+void loom__loop_unborrow(loom_loop *loop) {
+  atomic_store(&loop->running, LOOM__LOOP_IDLE);
+}
+
+static __attribute__((noinline, cold)) bool wait_out_borrow(loom_loop *loop) {
+  uint32_t v;
+  while ((v = atomic_load(&loop->running)) == LOOM__LOOP_BORROWED) sched_yield();
+  return v == LOOM__LOOP_IDLE;
+}
+
+/* On every spawn from outside the loop (W2 spawns a million): the idle
+ * case is one load. */
+bool loom__loop_idle_or_borrowed(loom_loop *loop) {
+  if (LOOM__LIKELY(atomic_load(&loop->running) == LOOM__LOOP_IDLE)) return true;
+  return wait_out_borrow(loop);
+}
+
 static int loop_enter(loom_loop *loop) {
   if (!loop) return LOOM_EINVAL;
   if (atomic_load(&loop->closed)) return LOOM_ECLOSED;
   if (loom__tls_loop) return LOOM_EBUSY;
-  bool idle = false;
-  if (!atomic_compare_exchange_strong(&loop->running, &idle, true)) return LOOM_EBUSY;
+  if (!claim_running(loop)) return LOOM_EBUSY;
   loom__tls_loop = loop;
   clock_update(loop);
   return 0;
@@ -371,7 +409,7 @@ static void loop_leave(loom_loop *loop) {
   atomic_store(&loop->stop_req, false);
   atomic_store(&loop->ruc_done, false);
   loom__tls_loop = NULL;
-  atomic_store(&loop->running, false);
+  atomic_store(&loop->running, LOOM__LOOP_IDLE);
 }
 
 int loom_loop_run_forever(loom_loop *loop) {
@@ -387,15 +425,14 @@ int loom__loop_run_once(loom_loop *loop, bool nowait) {
   bool nested = loom__tls_loop == loop;
   if (!nested) {
     if (loom__tls_loop) return LOOM_EBUSY;
-    bool idle = false;
-    if (!atomic_compare_exchange_strong(&loop->running, &idle, true)) return LOOM_EBUSY;
+    if (!claim_running(loop)) return LOOM_EBUSY;
     loom__tls_loop = loop;
     clock_update(loop);
   }
   loop_iterate(loop, nowait);
   if (!nested) {
     loom__tls_loop = NULL;
-    atomic_store(&loop->running, false);
+    atomic_store(&loop->running, LOOM__LOOP_IDLE);
   }
   return 0;
 }
@@ -432,7 +469,9 @@ void loom_loop_stop(loom_loop *loop) {
   if (loom__tls_loop != loop && !atomic_load(&loop->closed)) loom__loop_wake(loop);
 }
 
-bool loom_loop_is_running(const loom_loop *loop) { return loop && atomic_load(&loop->running); }
+bool loom_loop_is_running(const loom_loop *loop) {
+  return loop && atomic_load(&loop->running) == LOOM__LOOP_DRIVEN;
+}
 bool loom_loop_is_closed(const loom_loop *loop) { return loop && atomic_load(&loop->closed); }
 loom_loop *loom_loop_current(void) { return loom__tls_loop; }
 loom_loop *loom__loop_current(void) { return loom__tls_loop; }

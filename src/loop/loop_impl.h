@@ -49,6 +49,10 @@ typedef struct loom__sig_watch {
   struct sigaction old; /* disposition to restore on removal */
 } loom__sig_watch;
 
+/* Who holds the loop (loop.c): nobody, the thread driving it, or a thread
+ * holding drivers off for a moment (loom__loop_borrow). */
+enum { LOOM__LOOP_IDLE = 0, LOOM__LOOP_DRIVEN = 1, LOOM__LOOP_BORROWED = 2 };
+
 struct loom_loop {
   loom__loop_hot hot;           /* first: ready queue, batch (loop_internal.h) */
   loom__poll poll;              /* readiness backend */
@@ -78,7 +82,7 @@ struct loom_loop {
   struct loom_signal_watch *watch_list; /* awaitable watches; sig_mu guards */
 
   /* State. */
-  _Atomic bool running;
+  _Atomic uint32_t running;     /* LOOM__LOOP_IDLE, _DRIVEN or _BORROWED */
   _Atomic bool stop_req;
   _Atomic bool ruc_done;        /* run_until_complete's future finished */
   _Atomic bool closed;          /* read by posting threads */
@@ -110,6 +114,11 @@ struct loom_loop {
 
 /* The loop this thread drives (loop.c). */
 extern _Thread_local loom_loop *loom__tls_loop __attribute__((tls_model("initial-exec")));
+
+/* Drive `loop` (running = DRIVEN), waiting out a borrow: false if another
+ * thread drives it.  The caller sets loom__tls_loop itself (loop.c). */
+bool loom__loop_claim(loom_loop *loop);
+void loom__loop_unclaim(loom_loop *loop);
 
 /* ---- timer.c ---- */
 void loom__timers_fini(loom_loop *loop);
@@ -162,8 +171,6 @@ void loom__loop_executor_fini(loom_loop *loop);
 extern loom__callback loom__inbox_closed;
 /* Move the thread-safe inbox to the ready queue. */
 void loom__loop_inbox_drain(loom_loop *loop);
-/* loom__loop_post_threadsafe that says whether the loop took cb. */
-bool loom__loop_post_threadsafe_checked(loom_loop *loop, loom__callback *cb);
 /* Time a callback for the stall detector (only when enabled). */
 void loom__loop_check_slow(loom_loop *loop, int64_t start, const char *what);
 

@@ -57,7 +57,12 @@ typedef struct loom__loop_hot {
    * may skip the next iteration without the full check, and a word that
    * anything needing an iteration soon raises - a thread-safe post, a stop,
    * run_until_complete's future, the stall detector switched on.  The
-   * iteration clears both before it looks at what they stand for. */
+   * iteration clears both before it looks at what they stand for.
+   * attn only makes the end come sooner: every grant re-reads the inbox,
+   * stop and run_until_complete flags itself and grants at most
+   * GAP_CHECK_EVERY hops (one with timers pending), so a raise seen late
+   * (relaxed load) or racing with the clear delays the iteration by a
+   * bounded number of hops, never forever. */
   uint32_t handoff_credit;      /* loop thread only */
   _Atomic uint32_t attn;        /* any thread */
 } loom__loop_hot;
@@ -82,6 +87,10 @@ static inline void loom__loop_post(loom_loop *loop, loom__callback *cb) {
  * the order posted.  Never fails, never allocates.  From the loop thread it
  * is equivalent to loom__loop_post (and cheaper). */
 void loom__loop_post_threadsafe(loom_loop *loop, loom__callback *cb);
+
+/* Any thread: loom__loop_post_threadsafe that says whether the loop took cb
+ * (false: the loop is closed; cb is the caller's again). */
+bool loom__loop_post_threadsafe_checked(loom_loop *loop, loom__callback *cb);
 
 /* The full check behind loom__loop_take_next at the end of a batch, which
  * grants hand-off credit (loop.c).  False: the loop must run its course. */
@@ -234,6 +243,22 @@ int loom__loop_default_executor(loom_loop *loop, loom_executor **out);
  * ping-pong runs far fewer iterations than hops. */
 uint64_t loom__loop_iterations(const loom_loop *loop);
 uint64_t loom__loop_polls(const loom_loop *loop);
+
+/* Any thread: keep every thread from driving `loop` for a moment, if none
+ * drives it now (and it is not closed) - so that work only the driving
+ * thread may do races with no driver: a task cancelled from another thread
+ * while its loop is idle (task.c).  This thread does not become the loop's
+ * (loom__loop_on_thread stays false: its posts go through the thread-safe
+ * inbox, so an owner spawning on the idle loop meanwhile is not disturbed).
+ * True: held until loom__loop_unborrow.  False: another thread drives it.
+ * A thread starting or closing the loop meanwhile waits for the borrow to
+ * end rather than failing with LOOM_EBUSY.  Never blocks otherwise. */
+bool loom__loop_borrow(loom_loop *loop);
+void loom__loop_unborrow(loom_loop *loop);
+
+/* True once no thread drives `loop` (waiting out borrows); false if a
+ * thread runs it (lifecycle.c's close). */
+bool loom__loop_idle_or_borrowed(loom_loop *loop);
 
 /* Run one iteration (poll with timeout 0 if `nowait`, else block until
  * something is ready) outside run_forever, e.g. from the close hook.

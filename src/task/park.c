@@ -95,8 +95,9 @@ static void task_unpark(loom__waiter *snap) { loom__task_post(snap->owner); }
 
 /* Every fire of a task's waiter that does not come from the structure it
  * waits on comes from the thread driving its loop: its timer
- * (loom__task_timer_fired), its cancellation (loom_task_cancel, loop thread
- * only) and its own claims in task_park.  So on that thread, with the
+ * (loom__task_timer_fired), its cancellation (loom_task_cancel, carried
+ * out on that thread whoever calls it: task.c) and its own claims in
+ * task_park.  So on that thread, with the
  * structure's lock held (loom__waiter_fire_locked), nobody else can fire it
  * between the load and the store.  t stays valid after the store: it cannot
  * resume before its step, posted here, runs on this thread. */

@@ -43,8 +43,10 @@ int loom_task_spawn_ex(loom_loop *loop, loom_fn fn, void *arg,
   if (!loop || !fn) return LOOM_EINVAL;
   if (opts && opts->stack_size > LOOM__STACK_MAX) return LOOM_EINVAL;
   if (loom_loop_is_closed(loop)) return LOOM_ECLOSED;
-  /* The loop's task list and ready queue belong to the thread driving it. */
-  if (loom_loop_is_running(loop) && !loom__loop_on_thread(loop)) return LOOM_EINVALIDSTATE;
+  /* The loop's task list and ready queue belong to the thread driving it
+   * (a thread borrowing it to cancel a task touches neither: wait it out). */
+  if (!loom__loop_on_thread(loop) && !loom__loop_idle_or_borrowed(loop))
+    return LOOM_EINVALIDSTATE;
   int err = 0;
   loom__task_loop *tl = loom__task_loop_get(loop, true, &err);
   if (!tl) return err;
@@ -61,6 +63,7 @@ int loom_task_spawn_ex(loom_loop *loop, loom_fn fn, void *arg,
   loom__callback_init(&t->step, first_step);
   atomic_init(&t->name, name);
   t->fut.producer = tl;
+  t->fut.job_next = (loom_future *)(void *)loop; /* loom__task_home */
   t->fut.fn = fn;
   t->fut.arg = arg;
   t->fut.producer_data = ++tl->next_id;
@@ -265,9 +268,10 @@ static void set_cancel_msg(loom__task *t, const char *msg) {
   t->msg = m;
 }
 
-bool loom_task_cancel(loom_future *f, const char *msg) {
-  loom__task *t = loom__task_of(f);
-  if (!t || t->finished || loom_future_done(f)) return false;
+/* The cancellation itself, on the thread driving t's loop (or with no loop
+ * left: abandoned at close). */
+static bool cancel_here(loom__task *t, const char *msg) {
+  if (t->finished || loom_future_done(&t->fut)) return false;
   t->cancel_requests++;
   set_cancel_msg(t, msg);
   atomic_store(&t->fut.cancel_req, true);
@@ -280,6 +284,78 @@ bool loom_task_cancel(loom_future *f, const char *msg) {
     return true;
   t->cancel_pending = true;
   return true;
+}
+
+/* ---- cancellation from another thread ----------------------------------------
+ * A cancellation fires the task's waiter, and a waiter published in a queue,
+ * lock, event... is claimed by its own loop's thread with a plain load and
+ * store (loom__waiter_fire_locked): sound only because every other firer
+ * holds the primitive's lock or runs on that thread.  A cancellation also
+ * writes fields (cancel_requests, cancel_pending, msg) the loop reads
+ * unlocked.  So a cancellation from another thread (loom_future_cancel or
+ * loom_wait_for on a task, a gather of another loop's tasks) is done in
+ * place only while no thread drives the loop (this thread borrows it: no
+ * thread can start driving it meanwhile; a task cancelled before it started
+ * still never runs), else posted to the loop, like asyncio's
+ * call_soon_threadsafe(task.cancel). */
+typedef struct remote_cancel {
+  loom__callback cb;  /* in the loop's inbox */
+  loom_future *task;  /* one reference */
+  char *msg;          /* owned copy, or NULL */
+} remote_cancel;
+
+static void remote_cancel_free(remote_cancel *r) {
+  loom_future_release(r->task);
+  loom__free(r->msg);
+  loom__free(r);
+  loom__live_dec(LOOM_LIVE_OTHER);
+}
+
+/* On the loop's thread (or at its close: then t is done already). */
+static void remote_cancel_run(loom__callback *cb) {
+  remote_cancel *r = LOOM__CONTAINER_OF(cb, remote_cancel, cb);
+  (void)cancel_here(loom__task_of(r->task), r->msg);
+  remote_cancel_free(r);
+}
+
+/* Post the request to the loop that another thread drives.  False if it
+ * could not be posted (no memory, loop closed: its tasks are done). */
+static bool cancel_remote(loom__task *t, loom_loop *loop, const char *msg) {
+  remote_cancel *r = loom__malloc(sizeof *r);
+  char *m = msg ? loom__strdup(msg) : NULL;
+  if (!r || (msg && !m)) {
+    loom__free(r);
+    loom__free(m);
+    return false;
+  }
+  /* Run at close too (a request still queued then), so the reference is
+   * freed.  (One posted in the instant between that run and the inbox's
+   * closing is dropped with the rest, and leaks.) */
+  loom__loop_run_at_close(remote_cancel_run);
+  loom__callback_init(&r->cb, remote_cancel_run);
+  r->task = loom_future_retain(&t->fut);
+  r->msg = m;
+  loom__live_inc(LOOM_LIVE_OTHER);
+  if (loom__loop_post_threadsafe_checked(loop, &r->cb)) return true;
+  remote_cancel_free(r); /* refused: the loop closed, its tasks are done */
+  return false;
+}
+
+bool loom_task_cancel(loom_future *f, const char *msg) {
+  loom__task *t = loom__task_of(f);
+  if (!t || loom_future_done(f)) return false;
+  /* Not tl->loop: the task state may be freed by a close meanwhile. */
+  loom__task_loop *tl = __atomic_load_n((loom__task_loop **)&t->fut.producer, __ATOMIC_ACQUIRE);
+  loom_loop *loop = loom__task_home(t);
+  if (!tl || loom__loop_on_thread(loop)) return cancel_here(t, msg);
+  if (!loom__loop_borrow(loop)) return cancel_remote(t, loop, msg);
+  /* A compacted task's stack comes back through the loop's timer heap,
+   * which the loop's owner may be using on the idle loop: leave it to the
+   * loop.  Otherwise the wake-up goes through the inbox. */
+  bool compacted = t->compacted;
+  bool recorded = compacted ? false : cancel_here(t, msg);
+  loom__loop_unborrow(loop);
+  return compacted ? cancel_remote(t, loop, msg) : recorded;
 }
 
 static bool task_cancel_op(loom_future *f, const char *msg) {

@@ -75,6 +75,13 @@ typedef struct loom__task_frame {
 static inline loom__task_loop *loom__task_tl(const loom__task *t) {
   return (loom__task_loop *)t->fut.producer;
 }
+/* The loop the task was spawned on.  Kept in the job slot's queue link,
+ * which tasks never use: unlike the task state (fut.producer, freed when
+ * the loop closes) it stays valid until the loop is destroyed, so another
+ * thread may read it while the loop closes (loom_task_cancel). */
+static inline loom_loop *loom__task_home(const loom__task *t) {
+  return (loom_loop *)(void *)t->fut.job_next;
+}
 static inline unsigned long loom__task_id(const loom__task *t) {
   return (unsigned long)t->fut.producer_data;
 }
