@@ -12,19 +12,6 @@
  *    items in order. */
 #include "threads_util.h"
 
-static loom_loop *make_loop(void) {
-  loom_loop *l = NULL;
-  LT_RC(loom_loop_create(&l, NULL), 0);
-  return l;
-}
-
-static void run_all(loom_loop *l, loom_future **t, int n) {
-  for (int i = 0; i < n; i++) {
-    if (!loom_future_done(t[i])) LT_RC(loom_loop_run_until_complete(l, t[i]), 0);
-    assert_true(loom_future_done(t[i]));
-  }
-}
-
 typedef struct {
   loom_queue *q;
   loom_future *victim; /* for the canceller */
@@ -54,7 +41,7 @@ static int cancel_and_put_same_step(loom_future *self, void *p) {
 }
 
 LOOM_TEST(same_loop_fire, cancelled_in_same_step_item_goes_to_next) {
-  loom_loop *l = make_loop();
+  loom_loop *l = tu_make_loop();
   loom_queue *q;
   LT_RC(loom_queue_create(&q, NULL), 0);
   f_arg g1 = {.q = q, .timeout = 10}, g2 = {.q = q, .timeout = 10}, ctl = {.q = q};
@@ -63,7 +50,7 @@ LOOM_TEST(same_loop_fire, cancelled_in_same_step_item_goes_to_next) {
   LT_RC(loom_task_spawn(l, getter_task, &g2, "g2", &t[1]), 0);
   ctl.victim = t[0];
   LT_RC(loom_task_spawn(l, cancel_and_put_same_step, &ctl, "ctl", &t[2]), 0);
-  run_all(l, t, 3);
+  tu_run_all(l, t, 3);
   LT_RC(g1.rc, LOOM_ECANCELLED);
   LT_RC(g2.rc, 0);
   assert_int_equal(g2.got, 42);
@@ -88,14 +75,14 @@ static int overstay_then_put(loom_future *self, void *p) {
 }
 
 LOOM_TEST(same_loop_fire, put_beats_a_due_timer) {
-  loom_loop *l = make_loop();
+  loom_loop *l = tu_make_loop();
   loom_queue *q;
   LT_RC(loom_queue_create(&q, NULL), 0);
   f_arg g = {.q = q, .timeout = 0.02}, ctl = {.q = q, .timeout = 0.02};
   loom_future *t[2];
   LT_RC(loom_task_spawn(l, getter_task, &g, "g", &t[0]), 0);
   LT_RC(loom_task_spawn(l, overstay_then_put, &ctl, "ctl", &t[1]), 0);
-  run_all(l, t, 2);
+  tu_run_all(l, t, 2);
   LT_RC(loom_future_result(t[1], 0, NULL), 0);
   /* The put ran first: the getter has the item, and the late timer found
    * its waiter already fired (and was stopped). */
@@ -154,7 +141,7 @@ static int consumer_task(loom_future *self, void *p) {
 }
 
 LOOM_TEST(same_loop_fire, thread_and_task_feed_one_queue) {
-  loom_loop *l = make_loop();
+  loom_loop *l = tu_make_loop();
   loom_queue *q;
   loom_queue_options o = {.maxsize = 4};
   LT_RC(loom_queue_create(&q, &o), 0);
@@ -163,7 +150,7 @@ LOOM_TEST(same_loop_fire, thread_and_task_feed_one_queue) {
   LT_RC(loom_task_spawn(l, consumer_task, &cons, "consumer", &t[0]), 0);
   LT_RC(loom_task_spawn(l, task_producer, &tp, "producer", &t[1]), 0);
   pthread_t th = spawn(thread_producer, &hp);
-  run_all(l, t, 2);
+  tu_run_all(l, t, 2);
   pthread_join(th, NULL);
   LT_RC(hp.rc, 0);
   for (int i = 0; i < 2; i++) LT_RC(loom_future_result(t[i], 0, NULL), 0);

@@ -5,19 +5,6 @@
  * (janus's use case). */
 #include "threads_util.h"
 
-static loom_loop *make_loop(void) {
-  loom_loop *l = NULL;
-  LT_RC(loom_loop_create(&l, NULL), 0);
-  return l;
-}
-
-static void run_all(loom_loop *l, loom_future **t, int n) {
-  for (int i = 0; i < n; i++) {
-    if (!loom_future_done(t[i])) LT_RC(loom_loop_run_until_complete(l, t[i]), 0);
-    assert_true(loom_future_done(t[i]));
-  }
-}
-
 /* ---- lock: FIFO among tasks, cancellation ------------------------------ */
 
 typedef struct {
@@ -48,7 +35,7 @@ static int lock_task(loom_future *self, void *p) {
 
 LOOM_TEST(tasks, lock_is_fifo_among_tasks) {
   enum { N = 5 };
-  loom_loop *l = make_loop();
+  loom_loop *l = tu_make_loop();
   loom_lock *lock;
   LT_RC(loom_lock_create(&lock), 0);
   int order[N], next = 0;
@@ -58,7 +45,7 @@ LOOM_TEST(tasks, lock_is_fifo_among_tasks) {
     a[i] = (t_arg){.lock = lock, .order = order, .next = &next, .id = i, .hold = 0.005};
     LT_RC(loom_task_spawn(l, lock_task, &a[i], NULL, &t[i]), 0);
   }
-  run_all(l, t, N);
+  tu_run_all(l, t, N);
   for (int i = 0; i < N; i++) {
     LT_RC(a[i].rc, 0);
     LT_CHECK(order[i] == i, "slot %d: task %d", i, order[i]);
@@ -97,7 +84,7 @@ static int canceller(loom_future *self, void *p) {
 }
 
 LOOM_TEST(tasks, cancelled_lock_waiter_skipped) {
-  loom_loop *l = make_loop();
+  loom_loop *l = tu_make_loop();
   loom_lock *lock;
   loom_event *ev;
   LT_RC(loom_lock_create(&lock), 0);
@@ -114,7 +101,7 @@ LOOM_TEST(tasks, cancelled_lock_waiter_skipped) {
   /* task 1 is cancelled while it waits behind the holder */
   canceller_arg c = {t[1], ev};
   LT_RC(loom_task_spawn(l, canceller, &c, "canceller", &t[3]), 0);
-  run_all(l, t, 4);
+  tu_run_all(l, t, 4);
   LT_RC(loom_future_result(t[0], 0, NULL), 0);
   LT_RC(loom_future_result(t[3], 0, NULL), 0);
   LT_RC(a[1].rc, LOOM_ECANCELLED);
@@ -160,7 +147,7 @@ static void *set_after_ticks(void *p) {
 }
 
 LOOM_TEST(tasks, event_set_by_thread_wakes_task_without_blocking_loop) {
-  loom_loop *l = make_loop();
+  loom_loop *l = tu_make_loop();
   loom_event *ev;
   LT_RC(loom_event_create(&ev), 0);
   t_arg w = {.ev = ev}, tk = {.ev = ev};
@@ -169,7 +156,7 @@ LOOM_TEST(tasks, event_set_by_thread_wakes_task_without_blocking_loop) {
   LT_RC(loom_task_spawn(l, ticker, &tk, "ticker", &t[1]), 0);
   atomic_store(&ticks, 0);
   pthread_t th = spawn(set_after_ticks, ev);
-  run_all(l, t, 2);
+  tu_run_all(l, t, 2);
   pthread_join(th, NULL);
   LT_RC(w.rc, 0); /* a blocked loop would have left it waiting until its 10 s timeout */
   LT_CHECK(atomic_load(&ticks) >= 5, "ticker ran %d times", atomic_load(&ticks));
@@ -208,7 +195,7 @@ static void *thread_producer(void *p) {
 }
 
 LOOM_TEST(tasks, queue_from_threads_to_tasks) {
-  loom_loop *l = make_loop();
+  loom_loop *l = tu_make_loop();
   loom_queue *q;
   loom_queue_options o = {.maxsize = 8};
   LT_RC(loom_queue_create(&q, &o), 0);
@@ -219,7 +206,7 @@ LOOM_TEST(tasks, queue_from_threads_to_tasks) {
     LT_RC(loom_task_spawn(l, consumer_task, &c[i], NULL, &t[i]), 0);
   }
   pthread_t th = spawn(thread_producer, &prod);
-  run_all(l, t, 3);
+  tu_run_all(l, t, 3);
   pthread_join(th, NULL);
   LT_RC(prod.rc, 0);
   long sum = 0;
@@ -261,7 +248,7 @@ static void *thread_consumer(void *p) {
 }
 
 LOOM_TEST(tasks, queue_from_a_task_to_a_thread) {
-  loom_loop *l = make_loop();
+  loom_loop *l = tu_make_loop();
   loom_queue *q;
   loom_queue_options o = {.kind = LOOM_QUEUE_LIFO, .maxsize = 4};
   LT_RC(loom_queue_create(&q, &o), 0);
@@ -269,7 +256,7 @@ LOOM_TEST(tasks, queue_from_a_task_to_a_thread) {
   pthread_t th = spawn(thread_consumer, &c);
   loom_future *t;
   LT_RC(loom_task_spawn(l, producer_task, &p, "producer", &t), 0);
-  run_all(l, &t, 1);
+  tu_run_all(l, &t, 1);
   pthread_join(th, NULL);
   LT_RC(loom_future_result(t, 0, NULL), 0);
   LT_RC(c.rc, 0);
@@ -299,7 +286,7 @@ static int cancel_then_put(loom_future *self, void *p) {
 }
 
 LOOM_TEST(tasks, cancelled_getter_task_loses_no_item) {
-  loom_loop *l = make_loop();
+  loom_loop *l = tu_make_loop();
   loom_queue *q;
   LT_RC(loom_queue_create(&q, NULL), 0);
   t_arg g1 = {.q = q}, g2 = {.q = q}, ctl = {.q = q};
@@ -308,7 +295,7 @@ LOOM_TEST(tasks, cancelled_getter_task_loses_no_item) {
   LT_RC(loom_task_spawn(l, getter_task, &g2, "g2", &t[1]), 0);
   ctl.order = (int *)&t[0];
   LT_RC(loom_task_spawn(l, cancel_then_put, &ctl, "ctl", &t[2]), 0);
-  run_all(l, t, 3);
+  tu_run_all(l, t, 3);
   LT_RC(g1.rc, LOOM_ECANCELLED);
   LT_RC(g2.rc, 0);
   assert_int_equal(g2.sum, 42);
@@ -331,7 +318,7 @@ static int timed_getter(loom_future *self, void *p) {
 }
 
 LOOM_TEST(tasks, queue_get_timeout_in_a_task) {
-  loom_loop *l = make_loop();
+  loom_loop *l = tu_make_loop();
   loom_queue *q;
   loom_event *ev;
   LT_RC(loom_queue_create(&q, NULL), 0);
@@ -341,9 +328,9 @@ LOOM_TEST(tasks, queue_get_timeout_in_a_task) {
   atomic_store(&ticks, 0);
   LT_RC(loom_task_spawn(l, timed_getter, &g, "g", &t[0]), 0);
   LT_RC(loom_task_spawn(l, ticker, &tk, "ticker", &t[1]), 0);
-  run_all(l, t, 1);
+  tu_run_all(l, t, 1);
   loom_event_set(ev);
-  run_all(l, t + 1, 1);
+  tu_run_all(l, t + 1, 1);
   LT_RC(g.rc, LOOM_ETIMEDOUT);
   LT_CHECK(g.hold >= 0.049, "a 50 ms get timeout took %.3f s", g.hold);
   LT_CHECK(g.n >= 1, "the ticker never ran while the getter waited");
@@ -371,7 +358,7 @@ static int bounded_task(loom_future *self, void *p) {
 
 LOOM_TEST(tasks, semaphore_bounds_tasks_in_flight) {
   enum { N = 20 };
-  loom_loop *l = make_loop();
+  loom_loop *l = tu_make_loop();
   loom_sem *s;
   LT_RC(loom_bounded_sem_create(&s, 3), 0);
   int in_flight = 0, peak = 0;
@@ -381,7 +368,7 @@ LOOM_TEST(tasks, semaphore_bounds_tasks_in_flight) {
     a[i] = (t_arg){.sem = s, .next = &in_flight, .order = &peak};
     LT_RC(loom_task_spawn(l, bounded_task, &a[i], NULL, &t[i]), 0);
   }
-  run_all(l, t, N);
+  tu_run_all(l, t, N);
   for (int i = 0; i < N; i++) {
     LT_RC(loom_future_result(t[i], 0, NULL), 0);
     loom_future_release(t[i]);
@@ -421,7 +408,7 @@ static int notifier(loom_future *self, void *p) {
 
 LOOM_TEST(tasks, condition_notifies_tasks_in_order) {
   enum { N = 4 };
-  loom_loop *l = make_loop();
+  loom_loop *l = tu_make_loop();
   loom_cond *c;
   LT_RC(loom_cond_create(&c, NULL), 0);
   int order[N], next = 0;
@@ -433,7 +420,7 @@ LOOM_TEST(tasks, condition_notifies_tasks_in_order) {
   }
   a[N] = (t_arg){.cond = c, .n = N};
   LT_RC(loom_task_spawn(l, notifier, &a[N], "notifier", &t[N]), 0);
-  run_all(l, t, N + 1);
+  tu_run_all(l, t, N + 1);
   for (int i = 0; i <= N; i++) {
     LT_RC(loom_future_result(t[i], 0, NULL), 0);
     loom_future_release(t[i]);
@@ -456,7 +443,7 @@ static int barrier_task(loom_future *self, void *p) {
 }
 
 LOOM_TEST(tasks, barrier_among_tasks_and_a_thread) {
-  loom_loop *l = make_loop();
+  loom_loop *l = tu_make_loop();
   loom_barrier *b;
   LT_RC(loom_barrier_create(&b, 3, NULL, NULL), 0);
   t_arg a[3];
@@ -466,7 +453,7 @@ LOOM_TEST(tasks, barrier_among_tasks_and_a_thread) {
   LT_RC(loom_task_spawn(l, barrier_task, &a[1], NULL, &t[1]), 0);
   loom_thread *th;
   LT_RC(loom_thread_start(&th, "third", barrier_task, &a[2]), 0);
-  run_all(l, t, 2);
+  tu_run_all(l, t, 2);
   LT_RC(loom_thread_join(th, 10), 0);
   LT_RC(loom_future_result(loom_thread_future(th), 0, NULL), 0);
   for (int i = 0; i < 2; i++) {

@@ -104,4 +104,20 @@ static inline void ft_set_override(fake_task *t, int reason) {
   pthread_mutex_unlock(&t->mu);
 }
 
+/* ---- real tasks (test_tasks, test_same_loop_fire) ---------------------- */
+
+static inline loom_loop *tu_make_loop(void) {
+  loom_loop *l = NULL;
+  LT_RC(loom_loop_create(&l, NULL), 0);
+  return l;
+}
+
+/* Run the loop until each of the n tasks is done. */
+static inline void tu_run_all(loom_loop *l, loom_future **t, int n) {
+  for (int i = 0; i < n; i++) {
+    if (!loom_future_done(t[i])) LT_RC(loom_loop_run_until_complete(l, t[i]), 0);
+    assert_true(loom_future_done(t[i]));
+  }
+}
+
 #endif
