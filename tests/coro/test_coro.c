@@ -278,31 +278,7 @@ LOOM_TEST(coro, stack_get_fault_sweep_is_clean) {
   loom__stack_pool_destroy(pool);
 }
 
-/* ---- crashes, in a child process ----------------------------------------- */
-
-/* Run fn in a child with stderr captured; return its wait status. */
-static int run_child(void (*fn)(void), char *err, size_t cap) {
-  int fds[2];
-  assert_int_equal(pipe(fds), 0);
-  fflush(NULL);
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    dup2(fds[1], 2);
-    close(fds[0]);
-    fn();
-    _exit(0);
-  }
-  close(fds[1]);
-  size_t n = 0;
-  ssize_t r;
-  while (n + 1 < cap && (r = read(fds[0], err + n, cap - 1 - n)) > 0) n += (size_t)r;
-  err[n] = 0;
-  close(fds[0]);
-  int status;
-  assert_int_equal(waitpid(pid, &status, 0), pid);
-  return status;
-}
+/* ---- crashes, in a child process (loom_test_run_child) ------------------- */
 
 static volatile long forever_limit = -1; /* never reached: runs off the stack */
 
@@ -315,7 +291,7 @@ static long __attribute__((noinline)) forever(long n) {
 
 static void overflow_body(loom__coro *self, void *arg) { forever(0); }
 
-static void overflow_child(void) {
+static void overflow_child(void *arg) {
   loom__stack_pool *pool;
   loom__stack *s;
   if (loom__stack_pool_create(0, &pool) || loom__stack_get(pool, 0, &s)) _exit(3);
@@ -330,7 +306,7 @@ static void overflow_child(void) {
 
 LOOM_TEST(coro, overflow_names_the_task) {
   char err[8192];
-  int st = run_child(overflow_child, err, sizeof err);
+  int st = loom_test_run_child(overflow_child, NULL, err, sizeof err);
   LT_CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "status 0x%x, stderr: %s", st, err);
   char want[128];
   snprintf(want, sizeof want, "loom: stack overflow in task 'deep-one' (stack size %zu)",
@@ -338,7 +314,7 @@ LOOM_TEST(coro, overflow_names_the_task) {
   LT_CHECK(strstr(err, want) != NULL, "stderr was: %s", err);
 }
 
-static void guard_child(void) {
+static void guard_child(void *arg) {
   loom__stack_pool *pool;
   loom__stack *s;
   if (loom__stack_pool_create(0, &pool) || loom__stack_get(pool, 0, &s)) _exit(3);
@@ -350,13 +326,13 @@ static void guard_child(void) {
 
 LOOM_TEST(coro, guard_page_faults) {
   char err[8192];
-  int st = run_child(guard_child, err, sizeof err);
+  int st = loom_test_run_child(guard_child, NULL, err, sizeof err);
   LT_CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "status 0x%x, stderr: %s", st, err);
 }
 
 static void returner(loom__coro *self, void *arg) {}
 
-static void return_child(void) {
+static void return_child(void *arg) {
   loom__stack_pool *pool;
   loom__stack *s;
   if (loom__stack_pool_create(0, &pool) || loom__stack_get(pool, 0, &s)) _exit(3);
@@ -369,7 +345,7 @@ static void return_child(void) {
 
 LOOM_TEST(coro, returning_without_exit_traps) {
   char err[8192];
-  int st = run_child(return_child, err, sizeof err);
+  int st = loom_test_run_child(return_child, NULL, err, sizeof err);
   LT_CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "status 0x%x", st);
   LT_CHECK(strstr(err, "loom: coroutine entry function returned") != NULL, "stderr: %s", err);
 }
@@ -423,7 +399,7 @@ LOOM_TEST(coro, backtrace_of_suspended) {
 
 static loom__stack *fallback_stack;
 
-static void fallback_guard_child(void) {
+static void fallback_guard_child(void *arg) {
   signal(SIGSEGV, SIG_DFL);
   fallback_stack->lo[0] = 1;
   ((volatile char *)fallback_stack->lo)[-1] = 1;
@@ -445,7 +421,7 @@ LOOM_TEST(coro, mprotect_fallback_guards) {
   LT_CHECK(after - before >= N, "only %d new mappings for %d mprotect guards", after - before, N);
   fallback_stack = s[N / 2];
   char err[4096];
-  int st = run_child(fallback_guard_child, err, sizeof err);
+  int st = loom_test_run_child(fallback_guard_child, NULL, err, sizeof err);
   LT_CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "status 0x%x", st);
   for (int i = 0; i < N; i++) loom__stack_put(pool, s[i]);
   loom__stack_pool_destroy(pool);

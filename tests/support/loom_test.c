@@ -251,3 +251,27 @@ int loom_test_fault_sweep(loom_test_fault_fn fn, void *ctx, unsigned mask, int m
   }
   return faulted;
 }
+
+int loom_test_run_child(void (*fn)(void *arg), void *arg, char *err, size_t cap) {
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    dup2(fds[1], 2);
+    close(fds[0]);
+    close(fds[1]);
+    fn(arg);
+    _exit(0);
+  }
+  close(fds[1]);
+  size_t n = 0;
+  ssize_t r;
+  while (n + 1 < cap && (r = read(fds[0], err + n, cap - 1 - n)) > 0) n += (size_t)r;
+  err[n] = 0;
+  close(fds[0]);
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  return status;
+}

@@ -89,4 +89,9 @@ bool loom_test_live_equal(const long snap[LOOM_LIVE__COUNT], double wait_s);
 typedef int (*loom_test_fault_fn)(void *ctx);
 int loom_test_fault_sweep(loom_test_fault_fn fn, void *ctx, unsigned mask, int max_n);
 
+/* Death tests: run fn(arg) in a forked child whose stderr is captured into
+ * err (NUL-terminated, at most cap - 1 bytes); the child exits 0 if fn
+ * returns.  Returns the child's wait status. */
+int loom_test_run_child(void (*fn)(void *arg), void *arg, char *err, size_t cap);
+
 #endif

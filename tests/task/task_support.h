@@ -64,18 +64,4 @@ static inline void ts_capture_reports(void) {
 
 static inline void ts_restore_reports(void) { loom_set_report_handler(NULL, NULL); }
 
-/* A death test's parent side: read what the child wrote to fd (its stderr)
- * into err (NUL-terminated, at most cap - 1 bytes), close fd, reap pid and
- * return its wait status. */
-static inline int ts_child_status(pid_t pid, int fd, char *err, size_t cap) {
-  size_t n = 0;
-  ssize_t r;
-  while (n + 1 < cap && (r = read(fd, err + n, cap - 1 - n)) > 0) n += (size_t)r;
-  err[n] = 0;
-  close(fd);
-  int st = 0;
-  assert_int_equal(waitpid(pid, &st, 0), pid);
-  return st;
-}
-
 #endif

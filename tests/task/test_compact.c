@@ -374,6 +374,21 @@ static int reads_stale(loom_future *self, void *arg) {
   _exit(v == 1234 ? 6 : 7);
 }
 
+/* The child: an owner hands out a pointer into its stack and sleeps
+ * (compacted); a reader dereferences it.  Exits 6/7 if the read survived. */
+static void stale_child(void *arg) {
+  signal(SIGSEGV, SIG_DFL); /* not the test framework's handler: die */
+  loom_loop *l = NULL;
+  loom_loop_options o = {.virtual_clock = true};
+  if (loom_loop_create(&l, &o) < 0 || loom_task_set_default_compact(l, true) < 0) _exit(3);
+  loom_future *a, *b;
+  if (loom_task_spawn(l, hands_out_local, NULL, "owner", &a) < 0 ||
+      loom_task_spawn(l, reads_stale, NULL, "reader", &b) < 0)
+    _exit(3);
+  loom_loop_run_until_complete(l, b);
+  _exit(4);
+}
+
 /* With guard pages (this kernel) the stale read faults; without (older
  * kernels, valgrind) it reads the zeros of released pages. */
 LOOM_TEST(compact, stale_pointer_into_compacted_stack_faults) {
@@ -385,29 +400,8 @@ LOOM_TEST(compact, stale_pointer_into_compacted_stack_faults) {
   loom__stack_put(pool, stk);
   loom__stack_pool_destroy(pool);
   bool guards = loom__stack_guard_mode() == LOOM__GUARD_MADVISE;
-  int fds[2];
-  assert_int_equal(pipe(fds), 0);
-  fflush(NULL);
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    dup2(fds[1], 2);
-    close(fds[0]);
-    close(fds[1]);
-    signal(SIGSEGV, SIG_DFL); /* not the test framework's handler: die */
-    loom_loop *l = NULL;
-    loom_loop_options o = {.virtual_clock = true};
-    if (loom_loop_create(&l, &o) < 0 || loom_task_set_default_compact(l, true) < 0) _exit(3);
-    loom_future *a, *b;
-    if (loom_task_spawn(l, hands_out_local, NULL, "owner", &a) < 0 ||
-        loom_task_spawn(l, reads_stale, NULL, "reader", &b) < 0)
-      _exit(3);
-    loom_loop_run_until_complete(l, b);
-    _exit(4);
-  }
-  close(fds[1]);
   char err[8192];
-  int st = ts_child_status(pid, fds[0], err, sizeof err);
+  int st = loom_test_run_child(stale_child, NULL, err, sizeof err);
   if (guards)
     LT_CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV,
              "status 0x%x: %s", st, err);

@@ -166,24 +166,18 @@ static long __attribute__((noinline)) forever(long n) {
 
 static int overflow_task(loom_future *self, void *arg) { return (int)forever(0); }
 
+static void overflow_child(void *arg) {
+  loom_loop *l = NULL;
+  if (loom_loop_create(&l, NULL) < 0) _exit(3);
+  loom_future *t;
+  if (loom_task_spawn(l, overflow_task, NULL, "bottomless", &t) < 0) _exit(3);
+  loom_loop_run_until_complete(l, t);
+  _exit(4);
+}
+
 LOOM_TEST(debug, overflow_in_task_names_it) {
-  int fds[2];
-  assert_int_equal(pipe(fds), 0);
-  fflush(NULL);
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    dup2(fds[1], 2);
-    loom_loop *l = NULL;
-    if (loom_loop_create(&l, NULL) < 0) _exit(3);
-    loom_future *t;
-    if (loom_task_spawn(l, overflow_task, NULL, "bottomless", &t) < 0) _exit(3);
-    loom_loop_run_until_complete(l, t);
-    _exit(4);
-  }
-  close(fds[1]);
   char err[8192];
-  int st = ts_child_status(pid, fds[0], err, sizeof err);
+  int st = loom_test_run_child(overflow_child, NULL, err, sizeof err);
   LT_CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "status 0x%x: %s", st, err);
   LT_CHECK(strstr(err, "loom: stack overflow in task 'bottomless' (stack size 131072)"),
            "stderr: %s", err);
