@@ -8,14 +8,8 @@
 # close), an oversized header (431), keep-alive and pipelined requests; the
 # client pointed at it with --url; a clean stop on SIGTERM.
 set -euo pipefail
-trap 'echo "$0: failed at line $LINENO" >&2; cat "${log:-/dev/null}" "${out:-/dev/null}" >&2' ERR
 bin="$LOOM_BUILD_DIR/examples/ex16_cities"
-py="${LOOM_PYTHON3:-/usr/bin/python3}"
-log=$(mktemp)
-out=$(mktemp)
-pid=
-watchdog=
-trap '[ -n "$watchdog" ] && pkill -P "$watchdog" 2>/dev/null; kill $pid $watchdog 2>/dev/null || true; rm -f "$log" "$out"' EXIT
+source "$(dirname "$0")/server_lib.sh"
 
 check_values() { # file, styles...
   "$py" - "$@" <<'PYEOF'
@@ -52,11 +46,8 @@ print("timings ok:", t)
 PYEOF
 
 # (2) The endpoint on its own, on a free port.
-"$bin" --serve --port 0 >"$log" 2>&1 &
-pid=$!
-(sleep 60; kill -9 "$pid") >/dev/null 2>&1 &
-watchdog=$!
-for _ in $(seq 200); do grep -q "serving on\|cannot" "$log" && break; sleep 0.05; done
+start_server "$bin" --serve --port 0
+wait_log "serving on\|cannot" 200
 port=$(sed -n 's/^endpoint: serving on 127.0.0.1:\([0-9]*\).*/\1/p' "$log")
 [ -n "$port" ]
 

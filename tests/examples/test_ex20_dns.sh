@@ -3,28 +3,9 @@
 # malformed packets (random bytes, truncated queries, a response sent to it),
 # answering FORMERR where the header is readable, and keeps serving.
 set -euo pipefail
-trap 'echo "$0: failed at line $LINENO" >&2; cat "${log:-/dev/null}" >&2' ERR
 bin="$LOOM_BUILD_DIR/examples/ex20_dns"
-py="${LOOM_PYTHON3:-/usr/bin/python3}"
-log=$(mktemp)
-pid=
-watchdog=
-trap '[ -n "$watchdog" ] && pkill -P "$watchdog" 2>/dev/null; kill $pid $watchdog 2>/dev/null || true; rm -f "$log"' EXIT
-# A port below the ephemeral range (32768+), retried if another test has it.
-for try in 1 2 3 4 5; do
-  port=$((10000 + (RANDOM * 7 + $$) % 20000))
-  # Not under `timeout`: it would forward our SIGTERM to the whole process
-  # group a second time, racing with the server's own orderly exit.  A
-  # watchdog bounds it instead.
-  "$bin" --port "$port" >"$log" 2>&1 &
-  pid=$!
-  (sleep 60; kill -9 "$pid") >/dev/null 2>&1 &
-  watchdog=$!
-  for _ in $(seq 100); do grep -q "listening\|cannot listen" "$log" && break; sleep 0.05; done
-  grep -q "listening on 127.0.0.1:$port" "$log" && break
-  wait "$pid" || true
-done
-grep -q "listening on 127.0.0.1:$port" "$log"
+source "$(dirname "$0")/server_lib.sh"
+start_on_free_port "$bin"
 
 q() { timeout 10 dig @127.0.0.1 -p "$port" +short +tries=1 +time=3 "$@"; }
 [ "$(q example.com)" = "93.184.216.34" ]
