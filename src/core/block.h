@@ -43,6 +43,9 @@
  *    sets it (after a biased acquire) and clears it (before `inside = 0`);
  *    the next holder reads it in its own release, after it saw `inside == 0`
  *    (acquire) or took `real`.  There is never a second holder to share it.
+ *    It cannot be derived from `inside`: an old owner that has not yet seen
+ *    the revocation sets `inside = 1` for a moment before stepping out, so a
+ *    holder through `real` could read 1 and skip releasing `real`.
  *  - A revoker waits only for a critical section of the owner.  No user
  *    parks, blocks or calls out while holding, except a priority queue's
  *    comparator (documented in loom/queue.h: quick, never waits).  A task
