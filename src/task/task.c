@@ -329,8 +329,9 @@ static bool cancel_remote(loom__task *t, loom_loop *loop, const char *msg) {
     return false;
   }
   /* Run at close too (a request still queued then), so the reference is
-   * freed.  (One posted in the instant between that run and the inbox's
-   * closing is dropped with the rest, and leaks.) */
+   * freed: the close runs such entries both before it closes the inbox and
+   * from the inbox it takes as it closes it (lifecycle.c, drop_pending);
+   * after that the post is refused and freed below. */
   loom__loop_run_at_close(remote_cancel_run);
   loom__callback_init(&r->cb, remote_cancel_run);
   r->task = loom_future_retain(&t->fut);
